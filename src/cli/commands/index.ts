@@ -1,0 +1,18 @@
+/**
+ * The subcommand registry: one import and one entry per subcommand, in the order `--help` lists them.
+ * Command modules are loaded lazily so `churn-worker emulator` does not load onnxruntime.
+ */
+import type { Command } from '../command.js';
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { name: 'web', summary: 'Run the web process (outbound-message receiver, prediction API, health).', load: async () => (await import('./web.js')).command },
+  { name: 'worker', summary: 'Run the worker process (signs in to Salesforce, processes queued jobs).', load: async () => (await import('./worker.js')).command },
+  { name: 'emulator', summary: 'Run the local Salesforce org emulator.', load: async () => (await import('./emulator.js')).command },
+  { name: 'accounts', summary: 'Sign in to Salesforce with the JWT bearer flow and list a few Accounts.', load: async () => (await import('./accounts.js')).command },
+];

@@ -1,0 +1,184 @@
+/**
+ * The only module that reads `process.env`. It parses the environment once, with a schema, into a
+ * typed and frozen object; a missing or malformed variable becomes an AppError naming the variable
+ * and what it should look like.
+ */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AppError } from '../core/errors.js';
+
+const MY_DOMAIN = /\.my\.salesforce\.com$/i;
+
+const apiVersion = z
+  .string()
+  .regex(/^\d{2,3}\.0$/, 'a Salesforce API version such as 66.0')
+  .refine((v) => Number(v) >= 66, 'API version 66.0 or newer');
+
+const httpUrl = z
+  .string()
+  .url('an absolute URL such as https://login.salesforce.com')
+  .refine((v) => /^https?:\/\//.test(v), 'an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const positiveInt = z.coerce.number().int('a whole number').positive('a number above 0');
+
+/** Every variable the project reads, with its default. `.env.example` documents each one. */
+const envSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v), 'a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  SF_LOGIN_URL: httpUrl.default('https://login.salesforce.com'),
+  SF_AUDIENCE: httpUrl
+    .refine((v) => !MY_DOMAIN.test(new URL(v).hostname), 'https://login.salesforce.com or https://test.salesforce.com, never a My Domain URL')
+    .optional(),
+  SF_CLIENT_ID: z.string().min(1).optional(),
+  SF_USERNAME: z.string().min(3).includes('@', { message: 'a Salesforce username (it looks like an email address)' }).optional(),
+  SF_PRIVATE_KEY: z.string().min(1).optional(),
+  SF_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  SF_API_VERSION: apiVersion.default('66.0'),
+  SF_ORG_ID: z
+    .string()
+    .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character organization id starting with 00D')
+    .optional(),
+  SF_TOKEN_TIMEOUT_MS: positiveInt.default(15_000),
+  MODEL_PATH: z.string().min(1).default('models/churn-gbt.onnx'),
+  MODEL_SPEC_PATH: z.string().min(1).optional(),
+  SCORING_THREADS: positiveInt.default(1),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface SalesforceConfig {
+  /** Where the token request is POSTed (login, test, My Domain or the local emulator). */
+  readonly loginUrl: string;
+  /** The JWT `aud`: login.salesforce.com, test.salesforce.com or a configured URL, never My Domain. */
+  readonly audience: string;
+  readonly clientId: string;
+  readonly username: string;
+  /** Parsed once; a KeyObject prints no key material if it is ever logged. */
+  readonly privateKey: KeyObject;
+  readonly apiVersion: string;
+  readonly orgId?: string;
+  readonly tokenTimeoutMs: number;
+}
+
+export interface Config {
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly port: number;
+  readonly redisUrl: string;
+  /** Present when the process was asked to need it (`need: ['salesforce']`) or every variable is set. */
+  readonly salesforce?: SalesforceConfig;
+  readonly scoring: {
+    readonly modelPath: string;
+    readonly specPath?: string;
+    readonly threads: number;
+  };
+}
+
+export type Need = 'salesforce';
+
+export interface LoadOptions {
+  /** Sections the calling process cannot run without; their variables become required. */
+  need?: readonly Need[];
+}
+
+/** Default audience for a login URL: production and sandbox hosts map to their login host. */
+export function defaultAudience(loginUrl: string): string {
+  const host = new URL(loginUrl).hostname.toLowerCase();
+  if (host === 'test.salesforce.com' || host.endsWith('.sandbox.my.salesforce.com')) return 'https://test.salesforce.com';
+  if (host === 'login.salesforce.com' || MY_DOMAIN.test(host)) return 'https://login.salesforce.com';
+  return loginUrl;
+}
+
+function fail(variable: string, expected: string, cause?: unknown): never {
+  throw new AppError({
+    code: 'CONFIG_INVALID',
+    message: `Configuration: ${variable} ${expected}.`,
+    hint: 'See .env.example for every variable.',
+    details: { variable },
+    cause,
+  });
+}
+
+function readPrivateKey(env: Env): KeyObject | undefined {
+  if (env.SF_PRIVATE_KEY && env.SF_PRIVATE_KEY_FILE) {
+    fail('SF_PRIVATE_KEY', 'and SF_PRIVATE_KEY_FILE are both set; set only one');
+  }
+  let pem: string;
+  let variable: string;
+  if (env.SF_PRIVATE_KEY) {
+    variable = 'SF_PRIVATE_KEY';
+    // Heroku config vars and .env files often carry the PEM on one line with literal "\n".
+    pem = env.SF_PRIVATE_KEY.replace(/\\n/g, '\n');
+  } else if (env.SF_PRIVATE_KEY_FILE) {
+    variable = 'SF_PRIVATE_KEY_FILE';
+    try {
+      pem = readFileSync(env.SF_PRIVATE_KEY_FILE, 'utf8');
+    } catch (error) {
+      fail(variable, `points to a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else {
+    return undefined;
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pem, format: 'pem' });
+  } catch {
+    // The parser's message can quote the input; do not pass it on.
+    fail(variable, 'is not a PEM private key (expected "-----BEGIN PRIVATE KEY-----" or "-----BEGIN RSA PRIVATE KEY-----")');
+  }
+  if (key.asymmetricKeyType !== 'rsa') fail(variable, `is a ${key.asymmetricKeyType} key; the JWT bearer flow needs an RSA key (RS256)`);
+  return key;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+  // Blank values count as unset, as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    fail(variable, `is invalid: expected ${issue.message}`);
+  }
+  const e = parsed.data;
+  const privateKey = readPrivateKey(e);
+
+  const needSalesforce = options.need?.includes('salesforce') ?? false;
+  const missing = [
+    ['SF_CLIENT_ID', e.SF_CLIENT_ID],
+    ['SF_USERNAME', e.SF_USERNAME],
+    ['SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE', privateKey],
+  ].filter(([, v]) => v === undefined).map(([k]) => k as string);
+
+  let salesforce: SalesforceConfig | undefined;
+  if (missing.length === 0) {
+    salesforce = Object.freeze({
+      loginUrl: e.SF_LOGIN_URL,
+      audience: e.SF_AUDIENCE ?? defaultAudience(e.SF_LOGIN_URL),
+      clientId: e.SF_CLIENT_ID!,
+      username: e.SF_USERNAME!,
+      privateKey: privateKey!,
+      apiVersion: e.SF_API_VERSION,
+      orgId: e.SF_ORG_ID,
+      tokenTimeoutMs: e.SF_TOKEN_TIMEOUT_MS,
+    });
+  } else if (needSalesforce) {
+    fail(missing[0]!, `is required to sign in to Salesforce (missing: ${missing.join(', ')})`);
+  }
+
+  return Object.freeze({
+    logLevel: e.LOG_LEVEL,
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    salesforce,
+    scoring: Object.freeze({
+      modelPath: e.MODEL_PATH,
+      specPath: e.MODEL_SPEC_PATH,
+      threads: e.SCORING_THREADS,
+    }),
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * One error type for the project: a string `code` from the registry below, a `retryable` flag that
+ * the queue boundary reads to decide retries, an optional `hint` that tells the operator what to do,
+ * and the underlying `cause`.
+ */
+
+export const ERROR_CODES = {
+  CONFIG_INVALID: 'A configuration variable is missing or malformed.',
+  SF_AUTH_FAILED: 'Salesforce refused the JWT bearer sign-in (invalid_grant / invalid_client_id).',
+  SF_AUTH_UNAVAILABLE: 'The Salesforce token endpoint could not be reached or answered an unexpected status.',
+  SF_SESSION_EXPIRED: 'The Salesforce session expired and signing in again did not help.',
+  SF_REQUEST_LIMIT: 'The org has used its daily API allowance (REQUEST_LIMIT_EXCEEDED).',
+  SF_UNAVAILABLE: 'Salesforce answered 5xx or could not be reached; try again later.',
+  SF_RECORD_LOCKED: 'Salesforce could not lock the record (UNABLE_TO_LOCK_ROW); try again later.',
+  SF_API_ERROR: 'Salesforce refused the request (an error that retrying will not fix).',
+  SF_MALFORMED_QUERY: 'Salesforce could not parse the SOQL query.',
+  MODEL_INVALID: 'The ONNX model or its feature spec is missing, corrupt or does not match.',
+  SCORING_FAILED: 'A record could not be scored.',
+  TRAINING_DATA_INVALID: 'The training data is missing columns, has bad labels or a single class.',
+  EMULATOR_SETUP: 'The local org emulator was started with options it cannot use.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface AppErrorOptions {
+  code: ErrorCode;
+  message: string;
+  retryable?: boolean;
+  /** What the operator should do about it, in one sentence. */
+  hint?: string;
+  cause?: unknown;
+  /** Extra machine-readable facts (a Salesforce errorCode, an HTTP status, a field name). */
+  details?: Record<string, unknown>;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(options: AppErrorOptions) {
+    super(options.hint ? `${options.message} ${options.hint}` : options.message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = options.code;
+    this.retryable = options.retryable ?? false;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+}
+
+export function isAppError(error: unknown, code?: ErrorCode): error is AppError {
+  return error instanceof AppError && (code === undefined || error.code === code);
+}
