@@ -45,6 +45,9 @@ const envSchema = z.object({
     .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character organization id starting with 00D')
     .optional(),
   SF_TOKEN_TIMEOUT_MS: positiveInt.default(15_000),
+  OUTBOUND_PATH: z.string().regex(/^\/[\w\-./]*$/, 'a URL path starting with /').default('/salesforce/outbound/account'),
+  OUTBOUND_MAX_BODY_BYTES: positiveInt.default(2_000_000),
+  OUTBOUND_ENQUEUE_TIMEOUT_MS: positiveInt.default(3_000),
   MODEL_PATH: z.string().min(1).default('models/churn-gbt.onnx'),
   MODEL_SPEC_PATH: z.string().min(1).optional(),
   SCORING_THREADS: positiveInt.default(1),
@@ -70,6 +73,15 @@ export interface Config {
   readonly logLevel: Env['LOG_LEVEL'];
   readonly port: number;
   readonly redisUrl: string;
+  readonly outbound: {
+    /** Where Salesforce POSTs outbound messages. */
+    readonly path: string;
+    readonly maxBodyBytes: number;
+    /** How long the receiver waits for Redis before answering a fault (so Salesforce retries). */
+    readonly enqueueTimeoutMs: number;
+  };
+  /** The org whose outbound messages are accepted (SF_ORG_ID); none are accepted without it. */
+  readonly orgId?: string;
   /** Present when the process was asked to need it (`need: ['salesforce']`) or every variable is set. */
   readonly salesforce?: SalesforceConfig;
   readonly scoring: {
@@ -175,6 +187,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     port: e.PORT,
     redisUrl: e.REDIS_URL,
     salesforce,
+    orgId: e.SF_ORG_ID,
+    outbound: Object.freeze({
+      path: e.OUTBOUND_PATH,
+      maxBodyBytes: e.OUTBOUND_MAX_BODY_BYTES,
+      enqueueTimeoutMs: e.OUTBOUND_ENQUEUE_TIMEOUT_MS,
+    }),
     scoring: Object.freeze({
       modelPath: e.MODEL_PATH,
       specPath: e.MODEL_SPEC_PATH,

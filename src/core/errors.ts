@@ -17,6 +17,11 @@ export const ERROR_CODES = {
   MODEL_INVALID: 'The ONNX model or its feature spec is missing, corrupt or does not match.',
   SCORING_FAILED: 'A record could not be scored.',
   TRAINING_DATA_INVALID: 'The training data is missing columns, has bad labels or a single class.',
+  OUTBOUND_MALFORMED: 'An outbound message is not a well-formed Salesforce notifications envelope.',
+  OUTBOUND_WRONG_ORG: 'An outbound message came from another organization than SF_ORG_ID.',
+  OUTBOUND_WRONG_OBJECT: 'An outbound message carries another sObject type than Account.',
+  OUTBOUND_TOO_LARGE: 'An outbound message body is larger than the receiver accepts.',
+  QUEUE_UNAVAILABLE: 'Redis did not answer in time; nothing was acknowledged.',
   EMULATOR_SETUP: 'The local org emulator was started with options it cannot use.',
 } as const;
 

@@ -2,8 +2,9 @@
  * The web process's Express app. Routes are thin: validate, enqueue, answer. Later modules mount the
  * outbound-message receiver, the prediction API, metrics and the dashboard here.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Logger } from '../log/logger.js';
+import { registry } from '../observability/metrics.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -15,6 +16,8 @@ export interface AppDeps {
   readiness: ReadinessCheck[];
   /** True once shutdown has begun: /readyz answers 503 from then on. */
   isShuttingDown: () => boolean;
+  /** Routers of the features this process serves (outbound receiver, prediction API, …). */
+  routers?: Router[];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -43,6 +46,12 @@ export function createApp(deps: AppDeps): Express {
     const ok = results.every((r) => r.ok);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not-ready', checks: results });
   });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  for (const router of deps.routers ?? []) app.use(router);
 
   return app;
 }

@@ -2,6 +2,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { loadConfig } from '../../config/index.js';
 import { createApp } from '../../http/app.js';
+import { outboundRouter } from '../../http/outbound/route.js';
+import { RealtimeIntake } from '../../queue/realtime-intake.js';
 import { createLogger } from '../../log/logger.js';
 import { createRedis } from '../../queue/redis.js';
 import { createShutdown, onSignals } from '../../runtime/shutdown.js';
@@ -10,7 +12,7 @@ import type { Command } from '../command.js';
 export const command: Command = {
   name: 'web',
   summary: 'Run the web process.',
-  usage: 'Usage: churn-worker web\n\nStarts the HTTP server on PORT (default 3000): /healthz, /readyz. Configuration comes from the environment (see .env.example).',
+  usage: 'Usage: churn-worker web\n\nStarts the HTTP server on PORT (default 3000): the outbound-message receiver (OUTBOUND_PATH), /healthz, /readyz, /metrics. Configuration comes from the environment (see .env.example).',
   async run() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel).child({ process: 'web' });
@@ -21,6 +23,14 @@ export const command: Command = {
       logger,
       isShuttingDown: () => shuttingDown,
       readiness: [{ name: 'redis', check: async () => void (await redis.ping()) }],
+      routers: [
+        outboundRouter({
+          ...config.outbound,
+          orgId: config.orgId,
+          intake: new RealtimeIntake(redis),
+          logger: logger.child({ module: 'outbound' }),
+        }),
+      ],
     });
     const server: Server = app.listen(config.port);
     await once(server, 'listening');

@@ -1,0 +1,110 @@
+/**
+ * The Outbound Message receiver: parse, check the sender, enqueue durably, and only then Ack.
+ * Anything else is a SOAP fault, so Salesforce keeps the message and retries it later; the
+ * faultstring is what an admin reads in Setup → Outbound Messages.
+ */
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { AppError } from '../../core/errors.js';
+import type { Logger } from '../../log/logger.js';
+import { outboundNotifications, outboundRefusals } from '../../observability/metrics.js';
+import type { RealtimeIntake } from '../../queue/realtime-intake.js';
+import { OutboundRefusal, parseOutboundMessage, sameSalesforceId } from './envelope.js';
+import { ACK_BODY, faultBody } from './soap.js';
+
+export interface OutboundRouteOptions {
+  path: string;
+  /** The org whose messages are accepted; without it every message is refused. */
+  orgId?: string;
+  maxBodyBytes: number;
+  enqueueTimeoutMs: number;
+  intake: RealtimeIntake;
+  logger: Logger;
+}
+
+function sendXml(res: Response, status: number, body: string): void {
+  res.status(status).type('text/xml; charset=utf-8').send(body);
+}
+
+function refuse(res: Response, logger: Logger, refusal: { status: number; reason: string; message: string }): void {
+  outboundRefusals.inc({ reason: refusal.reason });
+  logger.warn({ reason: refusal.reason, status: refusal.status }, `outbound message refused: ${refusal.message}`);
+  sendXml(res, refusal.status, faultBody(refusal.status >= 500 ? 'Server' : 'Client', refusal.message));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new AppError({ code: 'QUEUE_UNAVAILABLE', message: `Redis did not answer within ${ms} ms.`, retryable: true })), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export function outboundRouter(options: OutboundRouteOptions): Router {
+  const { logger } = options;
+  const router = Router();
+  // Salesforce sends text/xml; accept any type and read the body as text, up to the limit.
+  const body = express.text({ type: () => true, limit: options.maxBodyBytes, defaultCharset: 'utf-8' });
+
+  router.post(options.path, body, async (req: Request, res: Response) => {
+    if (!options.orgId) {
+      refuse(res, logger, { status: 503, reason: 'not-configured', message: 'This receiver has no SF_ORG_ID configured, so it accepts no messages yet. Set SF_ORG_ID on the web process.' });
+      return;
+    }
+    let message;
+    try {
+      message = parseOutboundMessage(typeof req.body === 'string' ? req.body : '');
+    } catch (error) {
+      if (error instanceof OutboundRefusal) return refuse(res, logger, error);
+      throw error;
+    }
+    if (!sameSalesforceId(message.organizationId, options.orgId)) {
+      return refuse(res, logger, {
+        status: 403,
+        reason: 'wrong-org',
+        message: `OrganizationId ${message.organizationId} is not the org this receiver serves; check SF_ORG_ID or the outbound message's endpoint URL.`,
+      });
+    }
+    const other = message.notifications.find((n) => n.sObjectType !== 'Account');
+    if (other) {
+      return refuse(res, logger, {
+        status: 400,
+        reason: 'wrong-object',
+        message: `Notification ${other.id} carries a ${other.sObjectType}; this endpoint accepts Account notifications only.`,
+      });
+    }
+    outboundNotifications.inc({ outcome: 'received' }, message.notifications.length);
+    try {
+      const result = await withTimeout(
+        options.intake.enqueue(message.notifications.map((n) => ({ notificationId: n.id, accountId: n.recordId }))),
+        options.enqueueTimeoutMs,
+      );
+      outboundNotifications.inc({ outcome: 'acked' }, message.notifications.length);
+      if (result.duplicates > 0) outboundNotifications.inc({ outcome: 'deduplicated' }, result.duplicates);
+      logger.debug({ notifications: message.notifications.length, enqueued: result.enqueued, duplicates: result.duplicates }, 'outbound message enqueued');
+      sendXml(res, 200, ACK_BODY);
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'could not enqueue an outbound message; answering a fault so Salesforce retries');
+      refuse(res, logger, {
+        status: 500,
+        reason: 'queue-unavailable',
+        message: 'The receiver could not store the notifications (queue unavailable); Salesforce will retry this message.',
+      });
+    }
+  });
+
+  // Body-reading errors (too large, bad encoding) become faults too, never an HTML error page.
+  router.use(options.path, (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const e = error as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') {
+      return refuse(res, logger, { status: 413, reason: 'too-large', message: `The message is larger than ${options.maxBodyBytes} bytes.` });
+    }
+    if (typeof e.status === 'number' && e.status < 500) {
+      return refuse(res, logger, { status: 400, reason: 'unreadable-body', message: `The request body could not be read: ${e.message ?? 'bad request'}.` });
+    }
+    next(error);
+  });
+
+  return router;
+}
