@@ -45,6 +45,12 @@ const envSchema = z.object({
     .regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character organization id starting with 00D')
     .optional(),
   SF_TOKEN_TIMEOUT_MS: positiveInt.default(15_000),
+  QUEUE_PREFIX: z.string().regex(/^\{[\w-]+\}$/, 'a Redis hash tag such as {churn}').default('{churn}'),
+  REALTIME_WINDOW_MS: positiveInt.default(250),
+  REALTIME_MAX_BATCH: z.coerce.number().int().min(1).max(200, 'at most 200 (one sObject Collections call)').default(200),
+  REALTIME_CONCURRENCY: positiveInt.default(4),
+  REALTIME_MAX_ATTEMPTS: positiveInt.default(8),
+  WORKER_LOCK_DURATION_MS: positiveInt.default(30_000),
   OUTBOUND_PATH: z.string().regex(/^\/[\w\-./]*$/, 'a URL path starting with /').default('/salesforce/outbound/account'),
   OUTBOUND_MAX_BODY_BYTES: positiveInt.default(2_000_000),
   OUTBOUND_ENQUEUE_TIMEOUT_MS: positiveInt.default(3_000),
@@ -79,6 +85,21 @@ export interface Config {
     readonly maxBodyBytes: number;
     /** How long the receiver waits for Redis before answering a fault (so Salesforce retries). */
     readonly enqueueTimeoutMs: number;
+  };
+  readonly queue: {
+    /** Hash-tagged prefix of every queue key, so the queues work on Redis Cluster. */
+    readonly prefix: string;
+    /** BullMQ lock duration; a job whose worker died is picked up again after about this long. */
+    readonly lockDurationMs: number;
+  };
+  readonly realtime: {
+    /** How long the worker waits for more changed Accounts before it closes a batch. */
+    readonly windowMs: number;
+    readonly maxBatch: number;
+    /** Batches one worker process works on at once. */
+    readonly concurrency: number;
+    /** Tries for a record Salesforce could not lock before it is recorded as failed. */
+    readonly maxAttempts: number;
   };
   /** The org whose outbound messages are accepted (SF_ORG_ID); none are accepted without it. */
   readonly orgId?: string;
@@ -188,6 +209,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     redisUrl: e.REDIS_URL,
     salesforce,
     orgId: e.SF_ORG_ID,
+    queue: Object.freeze({ prefix: e.QUEUE_PREFIX, lockDurationMs: e.WORKER_LOCK_DURATION_MS }),
+    realtime: Object.freeze({
+      windowMs: e.REALTIME_WINDOW_MS,
+      maxBatch: e.REALTIME_MAX_BATCH,
+      concurrency: e.REALTIME_CONCURRENCY,
+      maxAttempts: e.REALTIME_MAX_ATTEMPTS,
+    }),
     outbound: Object.freeze({
       path: e.OUTBOUND_PATH,
       maxBodyBytes: e.OUTBOUND_MAX_BODY_BYTES,

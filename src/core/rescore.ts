@@ -1,0 +1,94 @@
+/**
+ * What happens to a batch of Accounts, whichever path brought them (an outbound message, the nightly
+ * run, a manual retry): read their current fields, score them, and write back only what changed.
+ * The collaborators are passed in, so this runs without Salesforce, ONNX, Redis or a network.
+ */
+
+export type AccountRow = Readonly<Record<string, unknown>> & { readonly Id: string };
+
+export type ScoreOutcome =
+  | { id: string; fields: Readonly<Record<string, string | number>> }
+  | { id: string; error: { code: string; message: string } };
+
+export type WriteOutcome =
+  | { id: string; success: true }
+  | { id: string; success: false; statusCode: string; message: string; retryable: boolean };
+
+export interface RescorePorts {
+  /** Current values of the records that still exist (input and output fields), any order. */
+  read(ids: readonly string[]): Promise<AccountRow[]>;
+  /** One outcome per record, in input order. */
+  score(records: readonly AccountRow[]): Promise<ScoreOutcome[]>;
+  /** One outcome per update, in input order (at most one call per batch). */
+  write(updates: ReadonlyArray<Record<string, unknown> & { Id: string }>): Promise<WriteOutcome[]>;
+  /** Output fields that decide whether a write is a no-op (every output but the timestamp). */
+  comparedFields: readonly string[];
+}
+
+export interface Failure {
+  id: string;
+  code: string;
+  message: string;
+}
+
+export interface BatchOutcome {
+  written: string[];
+  /** Already carried the same score, risk, reasons and model version: nothing was written. */
+  unchanged: string[];
+  /** Failed in a way that may pass later (record locked, Salesforce busy). */
+  retry: Failure[];
+  /** Failed in a way retrying will not fix (validation rule, deleted record, unusable field). */
+  failed: Failure[];
+}
+
+/** Salesforce returns what it stored: compare numbers at the field's two decimals, blanks as equal. */
+function sameValue(current: unknown, next: unknown): boolean {
+  const blank = (v: unknown) => v === null || v === undefined || v === '';
+  if (blank(current) || blank(next)) return blank(current) && blank(next);
+  if (typeof next === 'number') return Math.abs(Number(current) - next) < 0.005;
+  return String(current) === String(next);
+}
+
+export function isNoOp(current: Readonly<Record<string, unknown>>, next: Readonly<Record<string, unknown>>, compared: readonly string[]): boolean {
+  return compared.every((field) => !(field in next) || sameValue(current[field], next[field]));
+}
+
+export async function rescoreAccounts(ids: readonly string[], ports: RescorePorts): Promise<BatchOutcome> {
+  const outcome: BatchOutcome = { written: [], unchanged: [], retry: [], failed: [] };
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return outcome;
+
+  const rows = await ports.read(unique);
+  const byId = new Map(rows.map((r) => [r.Id, r]));
+  // Salesforce may answer with 18-character ids for 15-character ones we asked for.
+  for (const row of rows) if (row.Id.length === 18) byId.set(row.Id.slice(0, 15), row);
+  const found: AccountRow[] = [];
+  for (const id of unique) {
+    const row = byId.get(id);
+    if (row) found.push(row);
+    else outcome.failed.push({ id, code: 'NOT_FOUND', message: 'The Account does not exist any more (deleted, or not visible to the integration user).' });
+  }
+  if (found.length === 0) return outcome;
+
+  const scores = await ports.score(found);
+  const updates: Array<Record<string, unknown> & { Id: string }> = [];
+  scores.forEach((scored, i) => {
+    const row = found[i]!;
+    if ('error' in scored) {
+      outcome.failed.push({ id: row.Id, code: scored.error.code, message: scored.error.message });
+    } else if (isNoOp(row, scored.fields, ports.comparedFields)) {
+      outcome.unchanged.push(row.Id);
+    } else {
+      updates.push({ Id: row.Id, ...scored.fields });
+    }
+  });
+  if (updates.length === 0) return outcome;
+
+  const writes = await ports.write(updates);
+  writes.forEach((w, i) => {
+    const id = updates[i]!.Id;
+    if (w.success) outcome.written.push(id);
+    else (w.retryable ? outcome.retry : outcome.failed).push({ id, code: w.statusCode, message: w.message });
+  });
+  return outcome;
+}

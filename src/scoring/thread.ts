@@ -1,0 +1,113 @@
+/**
+ * The scoring engine behind a worker thread, with the same `score()` shape. The worker process uses
+ * this, so CPU-bound scoring cannot stall BullMQ's lock renewal. One thread per process, with the
+ * configured ORT thread count inside it.
+ */
+import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Prediction, RecordFailure, ScoringEngineOptions } from './engine.js';
+import type { FeatureSpec } from './spec.js';
+
+/** A prediction with the Account field values to write back, or a per-record failure. */
+export type ThreadResult = (Prediction & { fields: Record<string, string | number> }) | RecordFailure;
+
+export type ThreadRequest =
+  | { type: 'score'; id: number; records: readonly unknown[]; reasons: boolean; now: number }
+  | { type: 'close' };
+
+export type ThreadResponse =
+  | { type: 'ready'; spec: FeatureSpec; width: number }
+  | { type: 'scored'; id: number; results: ThreadResult[] }
+  | { type: 'failed'; id: number; error: { code: ErrorCode; message: string; hint?: string } }
+  | { type: 'closed' };
+
+function workerUrl(): { url: URL; execArgv?: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // Running from source (tsx or the test runner): the thread needs the TypeScript loader too.
+    return { url: new URL('./thread-worker.ts', here), execArgv: ['--import', import.meta.resolve('tsx')] };
+  }
+  return { url: new URL('./thread-worker.js', here) };
+}
+
+export class ScoringThread {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: ThreadResult[]) => void; reject: (e: Error) => void }>();
+  private closed?: Promise<void>;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly spec: FeatureSpec,
+  ) {
+    worker.on('message', (message: ThreadResponse) => {
+      if (message.type !== 'scored' && message.type !== 'failed') return;
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      this.pending.delete(message.id);
+      if (message.type === 'scored') waiter.resolve(message.results);
+      else waiter.reject(new AppError({ code: message.error.code, message: message.error.message, hint: message.error.hint }));
+    });
+    worker.on('error', (error) => this.failAll(error));
+    worker.on('exit', (code) => this.failAll(new Error(`scoring thread exited (code ${code})`)));
+  }
+
+  get modelVersion(): string {
+    return this.spec.modelVersion;
+  }
+
+  /** Starts the thread and waits until its engine has loaded and checked the model. */
+  static open(options: Omit<ScoringEngineOptions, 'logger'>, logger?: Logger): Promise<ScoringThread> {
+    const { url, execArgv } = workerUrl();
+    const worker = new Worker(url, { workerData: options, execArgv });
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: ThreadResponse) => {
+        worker.off('error', onError);
+        worker.off('message', onMessage);
+        if (message.type === 'ready') {
+          logger?.info({ modelVersion: message.spec.modelVersion, width: message.width }, 'scoring thread ready');
+          resolve(new ScoringThread(worker, message.spec));
+        } else if (message.type === 'failed') {
+          void worker.terminate();
+          reject(new AppError({ code: message.error.code, message: message.error.message, hint: message.error.hint }));
+        }
+      };
+      const onError = (error: Error) => {
+        worker.off('message', onMessage);
+        reject(error);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+    });
+  }
+
+  /** Scores records in the thread; results come back in input order. */
+  score(records: readonly unknown[], options: { reasons?: boolean; now?: Date } = {}): Promise<ThreadResult[]> {
+    if (this.closed) return Promise.reject(new AppError({ code: 'SCORING_FAILED', message: 'The scoring thread was closed.' }));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'score', id, records, reasons: options.reasons ?? true, now: (options.now ?? new Date()).getTime() } satisfies ThreadRequest);
+    });
+  }
+
+  /** Releases the ORT session and ends the thread; safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 5_000);
+      this.worker.on('message', (message: ThreadResponse) => {
+        if (message.type === 'closed') {
+          clearTimeout(timer);
+          void this.worker.terminate().then(() => resolve());
+        }
+      });
+      this.worker.postMessage({ type: 'close' } satisfies ThreadRequest);
+    });
+    return this.closed;
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}

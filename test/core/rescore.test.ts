@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { isNoOp, rescoreAccounts, type AccountRow, type RescorePorts, type WriteOutcome } from '../../src/core/rescore.js';
+
+const compared = ['Churn_Score__c', 'Churn_Risk__c', 'Churn_Top_Factors__c', 'Churn_Model_Version__c'];
+
+function ports(rows: AccountRow[], overrides: Partial<RescorePorts> = {}) {
+  const calls = { read: 0, score: 0, write: 0, written: [] as Array<Record<string, unknown>> };
+  const p: RescorePorts = {
+    comparedFields: compared,
+    read: async (ids) => {
+      calls.read += 1;
+      // Like Salesforce: a 15-character id matches its 18-character form.
+      return rows.filter((r) => ids.some((id) => id.slice(0, 15) === r.Id.slice(0, 15)));
+    },
+    score: async (records) => {
+      calls.score += 1;
+      return records.map((r) =>
+        r.Tenure_Months__c === 'bad'
+          ? { id: r.Id, error: { code: 'SCORING_FAILED', message: 'Tenure_Months__c is not a number' } }
+          : { id: r.Id, fields: { Churn_Score__c: 42.5, Churn_Risk__c: 'Medium', Churn_Top_Factors__c: 'x (+1.0)', Churn_Model_Version__c: 'm1', Churn_Scored_At__c: '2026-11-27T00:00:00.000Z' } },
+      );
+    },
+    write: async (updates) => {
+      calls.write += 1;
+      calls.written.push(...updates);
+      return updates.map((u): WriteOutcome =>
+        u.Id === '001LOCKED000001'
+          ? { id: u.Id, success: false, statusCode: 'UNABLE_TO_LOCK_ROW', message: 'locked', retryable: true }
+          : u.Id === '001RULE00000001'
+            ? { id: u.Id, success: false, statusCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'rule', retryable: false }
+            : { id: u.Id, success: true },
+      );
+    },
+    ...overrides,
+  };
+  return { p, calls };
+}
+
+describe('rescoring a batch of Accounts', () => {
+  it('when the same Account appears twice, then it is read, scored and written once', async () => {
+    const { p, calls } = ports([{ Id: '001A00000000001' }]);
+    const outcome = await rescoreAccounts(['001A00000000001', '001A00000000001'], p);
+    expect(outcome.written).toEqual(['001A00000000001']);
+    expect(calls.written).toHaveLength(1);
+    expect(calls).toMatchObject({ read: 1, score: 1, write: 1 });
+  });
+
+  it('when the record already carries the same score, risk, reasons and model, then nothing is written', async () => {
+    const same = { Id: '001A00000000001', Churn_Score__c: 42.5, Churn_Risk__c: 'Medium', Churn_Top_Factors__c: 'x (+1.0)', Churn_Model_Version__c: 'm1' };
+    const { p, calls } = ports([same]);
+    const outcome = await rescoreAccounts([same.Id], p);
+    expect(outcome.unchanged).toEqual([same.Id]);
+    expect(calls.write).toBe(0);
+  });
+
+  it('when only the model version differs, then the record is written', async () => {
+    const older = { Id: '001A00000000001', Churn_Score__c: 42.5, Churn_Risk__c: 'Medium', Churn_Top_Factors__c: 'x (+1.0)', Churn_Model_Version__c: 'm0' };
+    const { p } = ports([older]);
+    expect((await rescoreAccounts([older.Id], p)).written).toEqual([older.Id]);
+  });
+
+  it('when records fail, then locks are retryable, rules, deleted records and unusable fields are not', async () => {
+    const rows = ['001LOCKED000001', '001RULE00000001', '001OK0000000001'].map((Id) => ({ Id }));
+    const { p } = ports([...rows, { Id: '001BAD000000001', Tenure_Months__c: 'bad' }]);
+    const outcome = await rescoreAccounts([...rows.map((r) => r.Id), '001GONE00000001', '001BAD000000001'], p);
+    expect(outcome.written).toEqual(['001OK0000000001']);
+    expect(outcome.retry.map((r) => r.id)).toEqual(['001LOCKED000001']);
+    expect(outcome.failed.map((f) => [f.id, f.code])).toEqual([
+      ['001GONE00000001', 'NOT_FOUND'],
+      ['001BAD000000001', 'SCORING_FAILED'],
+      ['001RULE00000001', 'FIELD_CUSTOM_VALIDATION_EXCEPTION'],
+    ]);
+  });
+
+  it('when a 15-character id comes back as 18 characters, then it is matched', async () => {
+    const { p } = ports([{ Id: '001A00000000001AAA' }]);
+    expect((await rescoreAccounts(['001A00000000001'], p)).written).toEqual(['001A00000000001AAA']);
+  });
+});
+
+describe('no-op detection', () => {
+  it('compares numbers at two decimals and blanks as equal', () => {
+    expect(isNoOp({ s: 42.5 }, { s: 42.504 }, ['s'])).toBe(true);
+    expect(isNoOp({ s: 42.5 }, { s: 42.51 }, ['s'])).toBe(false);
+    expect(isNoOp({ s: null }, { s: '' }, ['s'])).toBe(true);
+    expect(isNoOp({ s: null }, { s: 0 }, ['s'])).toBe(false);
+    expect(isNoOp({ r: 'High' }, {}, ['r'])).toBe(true);
+  });
+});
