@@ -1,0 +1,610 @@
+/**
+ * Offline checks for the SFDX project in salesforce/. No org is reachable from here, so these stand
+ * in for what a deploy would catch (XML, conversion, Apex syntax) and for what it would not
+ * (field names and types agreeing with src/core/account-fields.ts, loop prevention, secrets).
+ *
+ * Every check takes the project root (the folder holding sfdx-project.json) and returns a list of
+ * problems, empty when all is well, so the same function serves the real test and the negative test
+ * that runs it on a deliberately broken copy.
+ */
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApexErrorListener, ApexParserFactory } from '@apexdevtools/apex-parser';
+import { ComponentSet, MetadataConverter } from '@salesforce/source-deploy-retrieve';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { AccountField, FieldType } from '../../src/core/account-fields.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const SALESFORCE_ROOT = resolve(HERE, '../../salesforce');
+export const MODELS_DIR = resolve(HERE, '../../models');
+const METADATA_NS = 'http://soap.sforce.com/2006/04/metadata';
+const DEFAULT = 'force-app/main/default';
+
+export const paths = {
+  fields: `${DEFAULT}/objects/Account/fields`,
+  classes: `${DEFAULT}/classes`,
+  flow: `${DEFAULT}/flows/Churn_Account_Changed.flow-meta.xml`,
+  workflow: `${DEFAULT}/workflows/Account.workflow-meta.xml`,
+  permissionSets: `${DEFAULT}/permissionsets`,
+  workerPermissionSet: `${DEFAULT}/permissionsets/Churn_Worker_Integration.permissionset-meta.xml`,
+  refreshPermissionSet: `${DEFAULT}/permissionsets/Churn_Score_Refresh_User.permissionset-meta.xml`,
+  connectedApp: 'connected-app/main/default/connectedApps/Churn_Worker.connectedApp-meta.xml',
+} as const;
+
+/** A copy of the project in a temp folder, for negative tests to break. */
+export function copyProject(root = SALESFORCE_ROOT): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sf-metadata-'));
+  cpSync(root, dir, { recursive: true });
+  return dir;
+}
+
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    if (entry === 'node_modules' || entry === '.sf' || entry === '.sfdx') continue;
+    const full = join(dir, entry);
+    if (statSync(full).isDirectory()) out.push(...listFiles(full));
+    else out.push(full);
+  }
+  return out.sort();
+}
+
+const read = (root: string, rel: string) => readFileSync(join(root, rel), 'utf8');
+
+// ---------------------------------------------------------------------------------------------
+// 1. Well-formed XML
+
+/** Every *.xml file is well-formed, and every *-meta.xml file's root element is in the Metadata API namespace. */
+export function checkWellFormedXml(root: string): string[] {
+  const problems: string[] = [];
+  for (const file of listFiles(root).filter((f) => f.endsWith('.xml'))) {
+    const rel = relative(root, file);
+    const text = readFileSync(file, 'utf8');
+    const result = XMLValidator.validate(text);
+    if (result !== true) {
+      problems.push(`${rel}:${result.err.line}:${result.err.col} ${result.err.code}: ${result.err.msg}`);
+      continue;
+    }
+    if (file.endsWith('-meta.xml') && !new RegExp(`^(<\\?xml[^>]*>\\s*)?(<!--[\\s\\S]*?-->\\s*)*<\\w+\\s+xmlns="${METADATA_NS}"`).test(text)) {
+      problems.push(`${rel}: the root element does not declare xmlns="${METADATA_NS}"`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Conversion to Metadata API format
+
+export interface ConversionResult {
+  problems: string[];
+  /** "Type:fullName" of every component found in the source. */
+  components: string[];
+  /** Folder holding package.xml and the converted files, when the conversion succeeded. */
+  packagePath?: string;
+}
+
+/**
+ * Converts the given package directories to Metadata API format the way `sf project deploy start`
+ * does before it zips them, including the sfdx-project.json string replacements (taken from env).
+ */
+export async function convertProject(
+  root: string,
+  packageDirs: readonly string[],
+  env: Record<string, string | undefined>,
+): Promise<ConversionResult> {
+  const saved = new Map<string, string | undefined>();
+  const vars = { ...env, SF_APPLY_REPLACEMENTS_ON_CONVERT: 'true' };
+  for (const [key, value] of Object.entries(vars)) {
+    saved.set(key, process.env[key]);
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  let outputDirectory: string | undefined;
+  try {
+    const set = ComponentSet.fromSource(packageDirs.map((d) => join(root, d)));
+    set.projectDirectory = root;
+    const components = [...set].map((c) => `${c.type.name}:${c.fullName}`).sort();
+    outputDirectory = mkdtempSync(join(tmpdir(), 'sf-convert-'));
+    const result = await new MetadataConverter().convert(set, 'metadata', { type: 'directory', outputDirectory });
+    const packagePath = result.packagePath;
+    if (!packagePath || !existsSync(join(packagePath, 'package.xml'))) {
+      return { problems: ['the conversion wrote no package.xml'], components };
+    }
+    return { problems: [], components, packagePath };
+  } catch (error) {
+    if (outputDirectory) rmSync(outputDirectory, { recursive: true, force: true });
+    return { problems: [`conversion failed: ${(error as Error).message}`], components: [] };
+  } finally {
+    for (const [key, value] of saved) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/** Components that must be in the set, and nothing unexpected besides. */
+export function checkComponents(components: readonly string[], expected: readonly string[]): string[] {
+  const have = new Set(components);
+  const want = new Set(expected);
+  return [
+    ...expected.filter((c) => !have.has(c)).map((c) => `missing component ${c}`),
+    ...components.filter((c) => !want.has(c)).map((c) => `unexpected component ${c}`),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Apex syntax
+
+class CollectingListener extends ApexErrorListener {
+  readonly errors: string[] = [];
+  apexSyntaxError(line: number, column: number, msg: string): void {
+    this.errors.push(`${line}:${column} ${msg}`);
+  }
+}
+
+export function apexSyntaxErrors(source: string): string[] {
+  const listener = new CollectingListener();
+  const { parser } = ApexParserFactory.createLexerAndParser(source, listener);
+  parser.compilationUnit();
+  return listener.errors;
+}
+
+/** Every .cls/.trigger parses with no syntax error and has a -meta.xml with an apiVersion. */
+export function checkApex(root: string): string[] {
+  const problems: string[] = [];
+  const files = listFiles(root).filter((f) => f.endsWith('.cls') || f.endsWith('.trigger'));
+  if (files.length === 0) problems.push('no Apex files found');
+  for (const file of files) {
+    const rel = relative(root, file);
+    for (const error of apexSyntaxErrors(readFileSync(file, 'utf8'))) problems.push(`${rel}:${error}`);
+    const meta = `${file}-meta.xml`;
+    if (!existsSync(meta)) {
+      problems.push(`${rel}: no ${relative(root, meta)}`);
+    } else if (!/<apiVersion>\d{2,3}\.0<\/apiVersion>/.test(readFileSync(meta, 'utf8'))) {
+      problems.push(`${relative(root, meta)}: no apiVersion`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Fields: the files, the spec in account-fields.ts, and every reference to them
+
+const xml = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: true,
+  isArray: (name) =>
+    ['value', 'fields', 'fieldPermissions', 'outboundMessages', 'actionCalls', 'customPermissions', 'userPermissions', 'objectPermissions'].includes(name),
+});
+
+export interface FieldFile {
+  name: string;
+  type: string;
+  label?: string;
+  length?: number;
+  precision?: number;
+  scale?: number;
+  externalId: boolean;
+  unique: boolean;
+  defaultValue?: string;
+  restricted: boolean;
+  values: string[];
+  description?: string;
+  inlineHelpText?: string;
+}
+
+/** Reads objects/Account/fields/*.field-meta.xml. */
+export function loadFieldFiles(root: string): Map<string, FieldFile> {
+  const dir = join(root, paths.fields);
+  const fields = new Map<string, FieldFile>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.field-meta.xml'))) {
+    const doc = xml.parse(readFileSync(join(dir, file), 'utf8')).CustomField ?? {};
+    const name = file.replace(/\.field-meta\.xml$/, '');
+    const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+    fields.set(name, {
+      name,
+      type: String(doc.type ?? ''),
+      label: doc.label,
+      length: num(doc.length),
+      precision: num(doc.precision),
+      scale: num(doc.scale),
+      externalId: doc.externalId === 'true',
+      unique: doc.unique === 'true',
+      defaultValue: doc.defaultValue,
+      restricted: doc.valueSet?.restricted === 'true',
+      values: (doc.valueSet?.valueSetDefinition?.value ?? []).map((v: { fullName: string }) => String(v.fullName)),
+      description: doc.description,
+      inlineHelpText: doc.inlineHelpText,
+    });
+  }
+  return fields;
+}
+
+/** Metadata API field type for each FieldType of account-fields.ts. */
+export const METADATA_TYPE: Record<Exclude<FieldType, 'id'>, string> = {
+  text: 'Text',
+  checkbox: 'Checkbox',
+  number: 'Number',
+  currency: 'Currency',
+  percent: 'Percent',
+  picklist: 'Picklist',
+  datetime: 'DateTime',
+};
+
+/** Every field of the spec has a file of the matching type, size and values, and no file is extra. */
+export function checkFieldsMatchSpec(files: Map<string, FieldFile>, spec: readonly AccountField[]): string[] {
+  const problems: string[] = [];
+  for (const field of spec) {
+    if (field.type === 'id') continue; // standard Id, not a custom field
+    const file = files.get(field.name);
+    const where = `${field.name}.field-meta.xml`;
+    if (!file) {
+      problems.push(`${field.name}: no ${paths.fields}/${where}`);
+      continue;
+    }
+    const expect = (what: string, actual: unknown, wanted: unknown) => {
+      if (JSON.stringify(actual) !== JSON.stringify(wanted)) {
+        problems.push(`${where}: ${what} is ${JSON.stringify(actual)}, account-fields.ts says ${JSON.stringify(wanted)}`);
+      }
+    };
+    expect('type', file.type, METADATA_TYPE[field.type]);
+    expect('label', file.label, field.label);
+    if (!file.description) problems.push(`${where}: no description`);
+    if (!file.inlineHelpText) problems.push(`${where}: no inlineHelpText`);
+    switch (field.type) {
+      case 'text':
+        expect('length', file.length, field.length);
+        break;
+      case 'number':
+      case 'currency':
+      case 'percent':
+        expect('precision', file.precision, field.precision);
+        expect('scale', file.scale, field.scale);
+        break;
+      case 'checkbox':
+        expect('defaultValue', file.defaultValue, 'false');
+        break;
+      case 'picklist':
+        expect('picklist values', file.values, field.values);
+        expect('restricted', file.restricted, true);
+        break;
+      default:
+        break;
+    }
+    expect('externalId', file.externalId, field.externalId === true);
+    if (field.externalId) expect('unique', file.unique, true);
+  }
+  const known = new Set(spec.map((f) => f.name));
+  for (const name of files.keys()) {
+    if (!known.has(name)) problems.push(`${name}.field-meta.xml: not in src/core/account-fields.ts`);
+  }
+  return problems;
+}
+
+const FIELD_TOKEN = /\b([A-Za-z][A-Za-z0-9_]*__c)\b/g;
+
+function stripApexComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
+}
+
+/** Apex type of the value a field of the given metadata type holds. */
+const APEX_TYPE: Record<string, string> = {
+  Text: 'String',
+  Picklist: 'String',
+  Checkbox: 'Boolean',
+  Number: 'Decimal',
+  Currency: 'Decimal',
+  Percent: 'Decimal',
+  DateTime: 'Datetime',
+};
+
+/**
+ * The type of an assigned Apex expression, where it can be told without compiling: a literal, or a
+ * variable or member whose declaration is in the same file. Undefined when it cannot be told.
+ */
+function apexExpressionType(expr: string, declarations: Map<string, string>): { type: string; literal?: string } | undefined {
+  const e = expr.trim();
+  if (/^'(?:[^'\\]|\\.)*'$/.test(e)) return { type: 'String', literal: e.slice(1, -1) };
+  if (/^(true|false)$/i.test(e)) return { type: 'Boolean' };
+  if (/^-?\d+(\.\d+)?$/.test(e)) return { type: 'Decimal' };
+  if (/^null$/i.test(e)) return undefined;
+  const member = /^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)$/.exec(e);
+  const declared = member ? declarations.get(member[1]!) : undefined;
+  return declared ? { type: declared } : undefined;
+}
+
+const NUMERIC_APEX = new Set(['Decimal', 'Integer', 'Long', 'Double']);
+
+function apexTypesCompatible(valueType: string, fieldApexType: string): boolean {
+  if (valueType === fieldApexType) return true;
+  return NUMERIC_APEX.has(valueType) && fieldApexType === 'Decimal';
+}
+
+export interface FieldUse {
+  /** project-relative file */
+  source: string;
+  field: string;
+  detail?: string;
+}
+
+/** Field checks for the Apex classes: every __c name exists; every `Field__c = value` assignment has a compatible value. */
+export function checkApexFieldReferences(root: string, files: Map<string, FieldFile>): string[] {
+  const problems: string[] = [];
+  for (const file of listFiles(join(root, paths.classes)).filter((f) => f.endsWith('.cls'))) {
+    const rel = relative(root, file);
+    const code = stripApexComments(readFileSync(file, 'utf8'));
+    for (const [, field] of code.matchAll(FIELD_TOKEN)) {
+      if (!files.has(field!)) problems.push(`${rel}: references ${field}, which has no field file`);
+    }
+    const declarations = new Map<string, string>();
+    for (const [, type, name] of code.matchAll(/\b(String|Boolean|Decimal|Integer|Long|Double|Datetime|Date|Id)\s+([A-Za-z_]\w*)\s*[;=,)]/g)) {
+      declarations.set(name!, type!);
+    }
+    for (const [, field, expr] of code.matchAll(/\b([A-Za-z][A-Za-z0-9_]*__c)\s*=(?!=)\s*([^,;\n)]+)/g)) {
+      const meta = files.get(field!);
+      if (!meta) continue;
+      const fieldApexType = APEX_TYPE[meta.type];
+      const value = apexExpressionType(expr!, declarations);
+      if (!fieldApexType || !value) continue;
+      if (!apexTypesCompatible(value.type, fieldApexType)) {
+        problems.push(`${rel}: assigns a ${value.type} (${expr!.trim()}) to ${field}, a ${meta.type} field`);
+      } else if (meta.type === 'Picklist' && value.literal !== undefined && meta.restricted && !meta.values.includes(value.literal)) {
+        problems.push(`${rel}: assigns '${value.literal}' to ${field}, which is not one of its picklist values`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** The list ChurnScoreRefresh sends to the API, read from its INPUT_FIELDS constant. */
+export function apexInputFieldList(root: string): string[] {
+  const code = stripApexComments(read(root, `${paths.classes}/ChurnScoreRefresh.cls`));
+  const block = /INPUT_FIELDS\s*=\s*new\s+List<String>\s*\{([\s\S]*?)\}/.exec(code);
+  return block ? [...block[1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!) : [];
+}
+
+/** Fields selected by the SOQL query of ChurnScoreRefresh. */
+export function apexSelectedFields(root: string): string[] {
+  const code = stripApexComments(read(root, `${paths.classes}/ChurnScoreRefresh.cls`));
+  const query = /\[\s*SELECT([\s\S]*?)FROM\s+Account\b([\s\S]*?)\]/i.exec(code);
+  if (!query) return [];
+  if (!/WITH\s+USER_MODE/i.test(query[2]!)) return ['<query does not use WITH USER_MODE>'];
+  return query[1]!.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Checks the Apex action against the spec: it sends exactly the input fields, in order, and queries them in user mode. */
+export function checkApexAgainstSpec(root: string, spec: readonly AccountField[]): string[] {
+  const problems: string[] = [];
+  const inputs = spec.filter((f) => f.role === 'input').map((f) => f.name);
+  const listed = apexInputFieldList(root);
+  if (JSON.stringify(listed) !== JSON.stringify(inputs)) {
+    problems.push(`ChurnScoreRefresh.INPUT_FIELDS is ${JSON.stringify(listed)}; account-fields.ts input fields are ${JSON.stringify(inputs)}`);
+  }
+  const selected = apexSelectedFields(root);
+  if (selected.includes('<query does not use WITH USER_MODE>')) problems.push('ChurnScoreRefresh: the Account query does not use WITH USER_MODE');
+  for (const field of inputs) {
+    if (!selected.includes(field)) problems.push(`ChurnScoreRefresh: the Account query does not select ${field}`);
+  }
+  const code = stripApexComments(read(root, `${paths.classes}/ChurnScoreRefresh.cls`));
+  if (!/AccessLevel\.USER_MODE|update\s+as\s+user/.test(code)) problems.push('ChurnScoreRefresh: the update does not run in user mode');
+  if (!/public\s+with\s+sharing\s+class\s+ChurnScoreRefresh\b/.test(code)) problems.push('ChurnScoreRefresh: not declared "public with sharing"');
+  return problems;
+}
+
+/** Outbound message: Id plus exactly the input fields, no session id, and the fields exist. */
+export function checkOutboundMessage(root: string, files: Map<string, FieldFile>, spec: readonly AccountField[]): string[] {
+  const problems: string[] = [];
+  const doc = xml.parse(read(root, paths.workflow)).Workflow ?? {};
+  const message = (doc.outboundMessages ?? []).find((m: { fullName?: string }) => m.fullName === 'Churn_Account_Changed');
+  if (!message) return [`${paths.workflow}: no outbound message Churn_Account_Changed`];
+  const fields: string[] = (message.fields ?? []).map(String);
+  const inputs = spec.filter((f) => f.role === 'input').map((f) => f.name);
+  for (const field of fields) {
+    if (field === 'Id') continue;
+    if (!files.has(field)) problems.push(`${paths.workflow}: sends ${field}, which has no field file`);
+    else if (!inputs.includes(field)) problems.push(`${paths.workflow}: sends ${field}, which is not a model input`);
+  }
+  if (!fields.includes('Id')) problems.push(`${paths.workflow}: does not send Id`);
+  for (const field of inputs) {
+    if (!fields.includes(field)) problems.push(`${paths.workflow}: does not send input field ${field}`);
+  }
+  if (message.includeSessionId !== 'false') problems.push(`${paths.workflow}: includeSessionId must be false`);
+  if (message.protected !== 'false') problems.push(`${paths.workflow}: protected must be false`);
+  if (!message.apiVersion) problems.push(`${paths.workflow}: no apiVersion`);
+  if (!message.integrationUser) problems.push(`${paths.workflow}: no integrationUser`);
+  if (!/^https:\/\//.test(String(message.endpointUrl ?? ''))) problems.push(`${paths.workflow}: endpointUrl must be https`);
+  return problems;
+}
+
+/**
+ * The flow's loop prevention: after-save on create and update, skips users with the custom
+ * permission, fires on new Accounts and on a change of any input field, never on output fields,
+ * and sends the outbound message that exists.
+ */
+export function checkFlow(root: string, files: Map<string, FieldFile>, spec: readonly AccountField[]): string[] {
+  const problems: string[] = [];
+  const where = paths.flow;
+  const flow = xml.parse(read(root, where)).Flow ?? {};
+  const start = flow.start ?? {};
+  if (start.object !== 'Account') problems.push(`${where}: start.object is not Account`);
+  if (start.triggerType !== 'RecordAfterSave') problems.push(`${where}: triggerType is not RecordAfterSave`);
+  if (start.recordTriggerType !== 'CreateAndUpdate') problems.push(`${where}: recordTriggerType is not CreateAndUpdate`);
+  const formula = String(start.filterFormula ?? '');
+  if (!/NOT\s*\(\s*\{!\$Permission\.Churn_Integration_User\}\s*\)/.test(formula)) {
+    problems.push(`${where}: the entry formula does not skip users with $Permission.Churn_Integration_User`);
+  }
+  if (!/ISNEW\s*\(\s*\)/.test(formula)) problems.push(`${where}: the entry formula does not fire for new Accounts (ISNEW())`);
+  const changed = [...formula.matchAll(/ISCHANGED\s*\(\s*\{!\$Record\.([A-Za-z0-9_]+)\}\s*\)/g)].map((m) => m[1]!);
+  const inputs = spec.filter((f) => f.role === 'input').map((f) => f.name);
+  for (const field of inputs) {
+    if (!changed.includes(field)) problems.push(`${where}: the entry formula does not check ISCHANGED of input field ${field}`);
+  }
+  for (const [, field] of formula.matchAll(/\$Record\.([A-Za-z0-9_]+__c)/g)) {
+    if (!files.has(field!)) problems.push(`${where}: references ${field}, which has no field file`);
+    else if (!inputs.includes(field!)) problems.push(`${where}: the entry formula reacts to ${field}, which is not a model input (loop risk)`);
+  }
+  const action = (flow.actionCalls ?? []).find((a: { actionType?: string }) => a.actionType === 'outboundMessage');
+  if (!action) problems.push(`${where}: no actionCalls with actionType outboundMessage`);
+  else if (action.actionName !== 'Account.Churn_Account_Changed') {
+    problems.push(`${where}: the outbound message action is ${action.actionName}, not Account.Churn_Account_Changed`);
+  }
+  const customPermission = join(root, DEFAULT, 'customPermissions/Churn_Integration_User.customPermission-meta.xml');
+  if (!existsSync(customPermission)) problems.push(`${where}: uses $Permission.Churn_Integration_User, but the custom permission has no file`);
+  return problems;
+}
+
+/**
+ * Permission sets: every field exists; the worker may edit outputs only and holds the custom
+ * permission and ApiEnabled; the refresh user may read inputs and edit outputs; nobody can edit an
+ * input through these sets.
+ */
+export function checkPermissionSets(root: string, files: Map<string, FieldFile>, spec: readonly AccountField[]): string[] {
+  const problems: string[] = [];
+  const role = new Map(spec.map((f) => [f.name, f.role]));
+  const sets = listFiles(join(root, paths.permissionSets)).filter((f) => f.endsWith('.permissionset-meta.xml'));
+  for (const file of sets) {
+    const rel = relative(root, file);
+    const doc = xml.parse(readFileSync(file, 'utf8')).PermissionSet ?? {};
+    for (const permission of doc.fieldPermissions ?? []) {
+      const [object, field] = String(permission.field).split('.');
+      if (object !== 'Account') continue;
+      if (!files.has(field!)) {
+        problems.push(`${rel}: grants access to Account.${field}, which has no field file`);
+        continue;
+      }
+      if (permission.editable === 'true' && role.get(field!) !== 'output') {
+        problems.push(`${rel}: grants edit on Account.${field}, which is not an output field`);
+      }
+      if (permission.readable !== 'true') problems.push(`${rel}: Account.${field} is not readable`);
+    }
+  }
+  const granted = (rel: string) => {
+    const doc = xml.parse(read(root, rel)).PermissionSet ?? {};
+    const fields = new Map<string, { readable: boolean; editable: boolean }>();
+    for (const p of doc.fieldPermissions ?? []) {
+      fields.set(String(p.field).replace(/^Account\./, ''), { readable: p.readable === 'true', editable: p.editable === 'true' });
+    }
+    return { doc, fields };
+  };
+  const outputs = spec.filter((f) => f.role === 'output').map((f) => f.name);
+  const inputs = spec.filter((f) => f.role === 'input').map((f) => f.name);
+  for (const rel of [paths.workerPermissionSet, paths.refreshPermissionSet]) {
+    if (!existsSync(join(root, rel))) {
+      problems.push(`${rel}: missing`);
+      continue;
+    }
+    const { fields } = granted(rel);
+    for (const f of inputs) if (!fields.get(f)?.readable) problems.push(`${rel}: no read on input field ${f}`);
+    for (const f of outputs) if (!fields.get(f)?.editable) problems.push(`${rel}: no edit on output field ${f}`);
+  }
+  if (existsSync(join(root, paths.workerPermissionSet))) {
+    const { doc } = granted(paths.workerPermissionSet);
+    const userPermissions = (doc.userPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name);
+    if (!userPermissions.includes('ApiEnabled')) problems.push(`${paths.workerPermissionSet}: no ApiEnabled user permission`);
+    const custom = (doc.customPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name);
+    if (!custom.includes('Churn_Integration_User')) problems.push(`${paths.workerPermissionSet}: does not grant Churn_Integration_User`);
+  }
+  if (existsSync(join(root, paths.refreshPermissionSet))) {
+    const { doc } = granted(paths.refreshPermissionSet);
+    const custom = (doc.customPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name);
+    if (custom.includes('Churn_Integration_User')) {
+      problems.push(`${paths.refreshPermissionSet}: grants Churn_Integration_User; rescoring by people would then skip loop prevention`);
+    }
+  }
+  return problems;
+}
+
+/** Every string in the feature spec that looks like a custom field name must be a field with a file. */
+export function checkFeatureSpec(specFile: string, files: Map<string, FieldFile>): string[] {
+  const problems: string[] = [];
+  let spec: unknown;
+  try {
+    spec = JSON.parse(readFileSync(specFile, 'utf8'));
+  } catch (error) {
+    return [`${specFile}: not JSON (${(error as Error).message})`];
+  }
+  const names = new Set<string>();
+  const walk = (node: unknown) => {
+    if (typeof node === 'string') {
+      for (const [, name] of node.matchAll(FIELD_TOKEN)) names.add(name!);
+    } else if (Array.isArray(node)) {
+      node.forEach(walk);
+    } else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        walk(key);
+        walk(value);
+      }
+    }
+  };
+  walk(spec);
+  if (names.size === 0) problems.push(`${specFile}: names no __c field at all`);
+  for (const name of names) {
+    if (!files.has(name)) problems.push(`${specFile}: names ${name}, which has no field file`);
+  }
+  return problems;
+}
+
+export function featureSpecFiles(dir = MODELS_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.spec.json'))
+    .map((f) => join(dir, f));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. No secrets
+
+/** Consumer key placeholders the setup guide tells the admin to replace. */
+export const CONSUMER_KEY_PLACEHOLDER = /^REPLACE_WITH_[A-Z_]+$/;
+
+export function checkNoSecrets(root: string): string[] {
+  const problems: string[] = [];
+  for (const file of listFiles(root)) {
+    const rel = relative(root, file);
+    const text = readFileSync(file, 'utf8');
+    if (/-----BEGIN (?:RSA |EC |DSA |ENCRYPTED |OPENSSH )?PRIVATE KEY-----/.test(text)) problems.push(`${rel}: contains a private key`);
+    if (/\.(key|pem|p12|pfx|jks)$/i.test(file)) problems.push(`${rel}: key or keystore file in the repository`);
+    for (const [, value] of text.matchAll(/<consumerSecret>([\s\S]*?)<\/consumerSecret>/g)) {
+      problems.push(`${rel}: has a consumerSecret element${value!.trim() ? ' with a value' : ''}; consumer secrets never go in the repository`);
+    }
+    for (const [, value] of text.matchAll(/<consumerKey>([\s\S]*?)<\/consumerKey>/g)) {
+      if (!CONSUMER_KEY_PLACEHOLDER.test(value!.trim())) problems.push(`${rel}: consumerKey "${value!.trim().slice(0, 8)}…" is not a placeholder`);
+    }
+    // Salesforce-issued consumer keys start with 3MVG.
+    if (/\b3MVG[0-9A-Za-z._]{20,}/.test(text)) problems.push(`${rel}: contains what looks like a Salesforce consumer key (3MVG…)`);
+    if (/\.ecaGlblOauth(-meta\.xml)?$/.test(file) || /<ExtlClntAppGlobalOauthSettings\b/.test(text)) {
+      problems.push(`${rel}: External Client App global OAuth settings (consumer key/secret) must not be in source`);
+    }
+  }
+  const forceignore = existsSync(join(root, '.forceignore')) ? read(root, '.forceignore') : '';
+  if (!/ecaGlblOauth/.test(forceignore)) problems.push('.forceignore: does not keep *.ecaGlblOauth files out of retrieves');
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. One API version
+
+/** sfdx-project.json names a sourceApiVersion and every apiVersion element in the source agrees with it. */
+export function checkApiVersions(root: string): string[] {
+  const problems: string[] = [];
+  let project: { sourceApiVersion?: string; packageDirectories?: { path: string; default?: boolean }[] };
+  try {
+    project = JSON.parse(read(root, 'sfdx-project.json'));
+  } catch (error) {
+    return [`sfdx-project.json: ${(error as Error).message}`];
+  }
+  const version = project.sourceApiVersion;
+  if (!version || !/^\d{2,3}\.0$/.test(version)) return [`sfdx-project.json: sourceApiVersion is ${JSON.stringify(version)}`];
+  if (!project.packageDirectories?.some((d) => d.path === 'force-app' && d.default === true)) {
+    problems.push('sfdx-project.json: force-app is not the default package directory');
+  }
+  for (const file of listFiles(root).filter((f) => f.endsWith('-meta.xml'))) {
+    for (const [, found] of readFileSync(file, 'utf8').matchAll(/<apiVersion>([^<]*)<\/apiVersion>/g)) {
+      if (found !== version) problems.push(`${relative(root, file)}: apiVersion ${found}, sfdx-project.json says ${version}`);
+    }
+  }
+  return problems;
+}
