@@ -1,0 +1,144 @@
+/**
+ * `churn-worker emulator`: runs the local Salesforce org emulator in the foreground and prints the
+ * environment lines that point the worker at it.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AppError } from '../../core/errors.js';
+import { createLogger } from '../../log/logger.js';
+import { DEFAULT_OPTIONS } from '../../emulator/options.js';
+import type { Command } from '../command.js';
+
+const KEY_DIR = '.emulator';
+const PRIVATE_KEY_FILE = join(KEY_DIR, 'jwt-private-key.pem');
+const PUBLIC_KEY_FILE = join(KEY_DIR, 'jwt-public-key.pem');
+
+const usage = `Usage: churn-worker emulator [options]
+
+Runs a local Salesforce org emulator (OAuth JWT bearer, REST query, sObject Collections update,
+limits, describe, and a test-only admin API under /__admin).
+
+Options:
+  --port N               TCP port (default 8787; 0 picks a free port)
+  --host H               Interface to listen on (default 127.0.0.1)
+  --accounts N           Synthetic Accounts to generate (default ${DEFAULT_OPTIONS.accounts})
+  --seed N               Seed of the data, ids and fault draws (default ${DEFAULT_OPTIONS.seed})
+  --api-limit N          Daily API request allowance (default ${DEFAULT_OPTIONS.apiLimit})
+  --token-ttl-seconds N  Session lifetime (default ${DEFAULT_OPTIONS.tokenTtlSeconds})
+  --fail-rate R          Share of API calls answered 503 SERVER_UNAVAILABLE, 0..1 (default 0)
+  --lock-rate R          Share of updated records failed UNABLE_TO_LOCK_ROW, 0..1 (default 0)
+  --latency-ms N         Delay added to every call (default 0)
+  --consumer-key K       The app's consumer key (default derived from the seed)
+  --username U           The integration user (default ${DEFAULT_OPTIONS.username})
+  --cert-file F          Certificate or public key PEM that verifies assertions; without it a key
+                         pair is generated once into ${KEY_DIR}/ and reused
+  --log-level L          info, warn, error, silent… (default info)`;
+
+function number(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw new AppError({ code: 'EMULATOR_SETUP', message: `--${name} must be a number, got "${value}".` });
+  }
+  return n;
+}
+
+/** The key pair in .emulator/, created on first use so the worker's settings survive restarts. */
+function ensureKeyPair(): string {
+  if (!existsSync(PRIVATE_KEY_FILE) || !existsSync(PUBLIC_KEY_FILE)) {
+    mkdirSync(KEY_DIR, { recursive: true, mode: 0o700 });
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(PRIVATE_KEY_FILE, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(PUBLIC_KEY_FILE, publicKey.export({ type: 'spki', format: 'pem' }));
+  }
+  return readFileSync(PUBLIC_KEY_FILE, 'utf8');
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        accounts: { type: 'string' },
+        seed: { type: 'string' },
+        'api-limit': { type: 'string' },
+        'token-ttl-seconds': { type: 'string' },
+        'fail-rate': { type: 'string' },
+        'lock-rate': { type: 'string' },
+        'latency-ms': { type: 'string' },
+        'consumer-key': { type: 'string' },
+        username: { type: 'string' },
+        'cert-file': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new AppError({ code: 'EMULATOR_SETUP', message: `${(error as Error).message}\n\n${usage}`, cause: error });
+  }
+  const certFile = values['cert-file'];
+  let certificate: string;
+  try {
+    certificate = certFile ? readFileSync(certFile, 'utf8') : ensureKeyPair();
+  } catch (error) {
+    throw new AppError({ code: 'EMULATOR_SETUP', message: `Could not read the certificate: ${(error as Error).message}.`, cause: error });
+  }
+  const logger = createLogger(values['log-level'] ?? 'info').child({ module: 'emulator' });
+  // Imported here so `--help` does not generate data or load Express.
+  const { startEmulator } = await import('../../emulator/index.js');
+  let emulator;
+  try {
+    emulator = await startEmulator({
+      port: number('port', values.port, 8787),
+      host: values.host,
+      accounts: number('accounts', values.accounts, DEFAULT_OPTIONS.accounts),
+      seed: number('seed', values.seed, DEFAULT_OPTIONS.seed),
+      apiLimit: number('api-limit', values['api-limit'], DEFAULT_OPTIONS.apiLimit),
+      tokenTtlSeconds: number('token-ttl-seconds', values['token-ttl-seconds'], DEFAULT_OPTIONS.tokenTtlSeconds),
+      failRate: number('fail-rate', values['fail-rate'], 0),
+      lockRate: number('lock-rate', values['lock-rate'], 0),
+      latencyMs: number('latency-ms', values['latency-ms'], 0),
+      consumerKey: values['consumer-key'],
+      username: values.username,
+      certificate,
+      logger,
+    });
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError({ code: 'EMULATOR_SETUP', message: `The emulator could not start: ${(error as Error).message}.`, cause: error });
+  }
+  const privateKeyLine = certFile ? '# SF_PRIVATE_KEY_FILE=<the private key of the certificate you gave with --cert-file>' : `SF_PRIVATE_KEY_FILE=${PRIVATE_KEY_FILE}`;
+  console.log(
+    [
+      `# Local Salesforce org emulator at ${emulator.url} (${emulator.state.store.size} Accounts, started in ${Math.round(emulator.startupMs)} ms).`,
+      '# Give the worker these settings:',
+      `SF_LOGIN_URL=${emulator.url}`,
+      `SF_CLIENT_ID=${emulator.consumerKey}`,
+      `SF_USERNAME=${emulator.username}`,
+      privateKeyLine,
+      `SF_ORG_ID=${emulator.orgId}`,
+      `SF_API_VERSION=${emulator.state.options.latestApiVersion}`,
+      `# Admin API: ${emulator.url}/__admin/org (test use only). Ctrl-C stops.`,
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await emulator.close();
+  logger.info('emulator stopped');
+  return 0;
+}
+
+export const command: Command = {
+  name: 'emulator',
+  summary: 'Run the local Salesforce org emulator.',
+  usage,
+  run,
+};

@@ -1,0 +1,108 @@
+/** Options of `startEmulator()` and the `churn-worker emulator` command. */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from '../log/logger.js';
+
+export interface EmulatorOptions {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Interface to listen on. @defaultValue '127.0.0.1' */
+  host?: string;
+  /** Synthetic Accounts to seed (up to a few million; the store is columnar). @defaultValue 5000 */
+  accounts?: number;
+  /** Seed of the data generator, the ids and the fault draws. @defaultValue 1 */
+  seed?: number;
+  /** Daily API request allowance (`DailyApiRequests.Max`). @defaultValue 100000 */
+  apiLimit?: number;
+  /** Lifetime of an access token, like the org's session timeout. @defaultValue 7200 */
+  tokenTtlSeconds?: number;
+  /** Share of API calls answered 503 SERVER_UNAVAILABLE, 0..1. @defaultValue 0 */
+  failRate?: number;
+  /** Share of records in a collections update failed with UNABLE_TO_LOCK_ROW, 0..1. @defaultValue 0 */
+  lockRate?: number;
+  /** Delay added to every /services call, in ms. @defaultValue 0 */
+  latencyMs?: number;
+  /** The app's consumer key (JWT `iss`). @defaultValue a fixed `3MVG9…` value derived from the seed */
+  consumerKey?: string;
+  /** The integration user (JWT `sub`); may edit only the Churn_* output fields. @defaultValue 'integration@emulator.local' */
+  username?: string;
+  /** A second, administrator user that may edit every updateable field (used by test changes). @defaultValue 'admin@emulator.local' */
+  adminUsername?: string;
+  /**
+   * Users who approved the app or are pre-authorized by the admin; the others are refused with
+   * "user hasn't approved this consumer". @defaultValue [username, adminUsername]
+   */
+  approvedUsers?: string[];
+  /**
+   * The certificate uploaded to the app, to verify assertions: an X.509 PEM, a public key PEM or a
+   * KeyObject. When absent an RSA key pair is generated and its private key returned by
+   * `startEmulator()` (for tests). */
+  certificate?: string | KeyObject;
+  /** 18-character organization id. @defaultValue an `00D…` id derived from the seed */
+  orgId?: string;
+  /**
+   * Accepted JWT `aud` values besides the defaults: https://login.salesforce.com,
+   * https://test.salesforce.com and the emulator's own base URL (127.0.0.1 and localhost forms).
+   */
+  audiences?: string[];
+  /** Latest API version served; versions 31.0 up to it are listed. @defaultValue '68.0' */
+  latestApiVersion?: string;
+  /**
+   * How far ahead of now an assertion's `exp` may be. Salesforce documents about 3 minutes; some
+   * sources say 5, so the emulator accepts up to 5 and refuses more. @defaultValue 300
+   */
+  maxAssertionLifetimeSeconds?: number;
+  /** Records per query page (Salesforce's default and maximum is 2000). @defaultValue 2000 */
+  queryPageSize?: number;
+  /** Where request and auth logs go. @defaultValue no logging */
+  logger?: Logger;
+  /** Clock, for tests. @defaultValue Date.now */
+  now?: () => number;
+}
+
+export type ResolvedOptions = Required<Omit<EmulatorOptions, 'certificate' | 'logger' | 'orgId' | 'consumerKey'>> &
+  Pick<EmulatorOptions, 'certificate' | 'logger' | 'orgId' | 'consumerKey'>;
+
+export const DEFAULT_OPTIONS = {
+  port: 0,
+  host: '127.0.0.1',
+  accounts: 5000,
+  seed: 1,
+  apiLimit: 100_000,
+  tokenTtlSeconds: 7200,
+  failRate: 0,
+  lockRate: 0,
+  latencyMs: 0,
+  username: 'integration@emulator.local',
+  adminUsername: 'admin@emulator.local',
+  latestApiVersion: '68.0',
+  maxAssertionLifetimeSeconds: 300,
+  queryPageSize: 2000,
+} as const;
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new RangeError(message);
+}
+
+export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
+  const o = {
+    ...DEFAULT_OPTIONS,
+    approvedUsers: [options.username ?? DEFAULT_OPTIONS.username, options.adminUsername ?? DEFAULT_OPTIONS.adminUsername],
+    audiences: [],
+    now: Date.now,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as ResolvedOptions;
+  check(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535, `port must be 0..65535, got ${o.port}`);
+  check(Number.isInteger(o.accounts) && o.accounts >= 0 && o.accounts <= 20_000_000, `accounts must be an integer 0..20,000,000, got ${o.accounts}`);
+  check(Number.isInteger(o.seed), `seed must be an integer, got ${o.seed}`);
+  check(Number.isInteger(o.apiLimit) && o.apiLimit >= 0, `api limit must be a whole number, got ${o.apiLimit}`);
+  check(o.tokenTtlSeconds > 0, `token TTL must be above 0 seconds, got ${o.tokenTtlSeconds}`);
+  for (const [name, rate] of [['fail rate', o.failRate], ['lock rate', o.lockRate]] as const) {
+    check(rate >= 0 && rate <= 1, `${name} must be between 0 and 1, got ${rate}`);
+  }
+  check(o.latencyMs >= 0, `latency must be 0 ms or more, got ${o.latencyMs}`);
+  check(/^\d{2}\.0$/.test(o.latestApiVersion), `latest API version must look like 68.0, got ${o.latestApiVersion}`);
+  check(Number.isInteger(o.queryPageSize) && o.queryPageSize >= 200 && o.queryPageSize <= 2000, 'query page size must be 200..2000');
+  check(o.orgId === undefined || /^00D[a-zA-Z0-9]{15}$/.test(o.orgId), `org id must be an 18-character 00D… id, got ${o.orgId}`);
+  check(o.username.includes('@') && o.adminUsername.includes('@'), 'usernames look like email addresses');
+  return o;
+}

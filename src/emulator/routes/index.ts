@@ -1,0 +1,19 @@
+/** Every endpoint module, registered in this order. Add a module here to add an endpoint. */
+import type { RouteModule } from '../http/context.js';
+import { registerAdmin } from './admin.js';
+import { registerCollections } from './collections.js';
+import { registerDescribe } from './describe.js';
+import { registerLimits } from './limits.js';
+import { registerOAuth } from './oauth.js';
+import { registerQuery } from './query.js';
+import { registerVersions } from './versions.js';
+
+export const ROUTE_MODULES: readonly RouteModule[] = [
+  registerOAuth,
+  registerVersions,
+  registerLimits,
+  registerQuery,
+  registerCollections,
+  registerDescribe,
+  registerAdmin,
+];
