@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createEncoder } from '../../src/scoring/encoder.js';
+import { parseSpec } from '../../src/scoring/spec.js';
+import { tinySpec } from './helpers.js';
+
+const NOW = Date.parse('2026-11-27T00:00:00Z');
+
+function encode(record: Record<string, unknown>, spec = tinySpec()) {
+  const enc = createEncoder(parseSpec(spec));
+  const out = new Float32Array(enc.width);
+  const problem = enc.encode(record, out, 0, NOW);
+  return { row: [...out], problem };
+}
+
+describe('encoder', () => {
+  it('when a record comes from REST JSON (booleans, numbers), then it is one-hot / numeric encoded', () => {
+    expect(encode({ Contract_Type__c: 'Two year', Tenure_Months__c: 5, Paperless_Billing__c: true }).row).toEqual([0, 1, 0, 5, 1]);
+  });
+
+  it('when a record comes from Bulk CSV ("true"/"false", numeric strings), then it encodes the same', () => {
+    expect(encode({ Contract_Type__c: 'Two year', Tenure_Months__c: ' 5 ', Paperless_Billing__c: 'true' }).row).toEqual([0, 1, 0, 5, 1]);
+    expect(encode({ Contract_Type__c: 'two YEAR', Tenure_Months__c: '5.0', Paperless_Billing__c: 'No' }).row).toEqual([0, 1, 0, 5, 0]);
+    expect(encode({ Paperless_Billing__c: '1' }).row[4]).toBe(1);
+    expect(encode({ Paperless_Billing__c: 0 }).row[4]).toBe(0);
+    // Small numbers are values, not "missing" markers.
+    expect([0, 1, 2, '1', '2'].map((v) => encode({ Tenure_Months__c: v }).row[3])).toEqual([0, 1, 2, 1, 2]);
+  });
+
+  it('when values are blank, missing or null, then the documented defaults are used and the unknown column is set', () => {
+    expect(encode({}).row).toEqual([1, 0, 1, 24, 0]);
+    expect(encode({ Contract_Type__c: '', Tenure_Months__c: ' ', Paperless_Billing__c: null }).row).toEqual([1, 0, 1, 24, 0]);
+  });
+
+  it('when values are wrong-typed or unseen, then they are imputed and nothing is NaN', () => {
+    const { row, problem } = encode({ Contract_Type__c: 'Three year', Tenure_Months__c: '12abc', Paperless_Billing__c: 'maybe' });
+    expect(row).toEqual([1, 0, 1, 24, 0]);
+    expect(problem).toBeNull();
+    for (const v of [Number.NaN, Infinity, true, {}, [], '0x1f']) {
+      expect(encode({ Tenure_Months__c: v }).row[3]).toBe(24);
+    }
+    expect(encode({ Contract_Type__c: { x: 1 } }).row.slice(0, 3)).toEqual([1, 0, 1]);
+  });
+
+  it('when a picklist has no impute level, then a blank sets only the unknown column', () => {
+    const spec = tinySpec();
+    const features = spec.features.map((f) => (f.field === 'Contract_Type__c' ? { ...f, impute: undefined } : f)) as typeof spec.features;
+    expect(encode({}, { ...spec, features }).row.slice(0, 3)).toEqual([0, 0, 1]);
+  });
+
+  it('when a required field is blank or unusable, then the record gets a problem naming the field', () => {
+    const spec = tinySpec();
+    const features = spec.features.map((f) => (f.field === 'Tenure_Months__c' ? { ...f, required: true } : f));
+    expect(encode({ Tenure_Months__c: '' }, { ...spec, features }).problem).toEqual({ field: 'Tenure_Months__c', message: expect.stringContaining('Tenure_Months__c is blank') });
+    expect(encode({ Tenure_Months__c: 'ten' }, { ...spec, features }).problem?.message).toContain('unusable value "ten"');
+  });
+
+  it('when a date field is given, then it becomes days before the scoring moment', () => {
+    const spec = tinySpec({
+      features: [{ field: 'Last_Order__c', encoding: 'date', impute: 30, reference: [{ value: 30, weight: 1 }] }],
+    });
+    expect(encode({ Last_Order__c: '2026-11-17' }, spec).row).toEqual([10]);
+    expect(encode({ Last_Order__c: '2026-11-17T12:00:00.000+0000' }, spec).row).toEqual([9.5]);
+    expect(encode({ Last_Order__c: 'not a date' }, spec).row).toEqual([30]);
+  });
+});
