@@ -15,4 +15,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'worker', summary: 'Run the worker process (signs in to Salesforce, processes queued jobs).', load: async () => (await import('./worker.js')).command },
   { name: 'emulator', summary: 'Run the local Salesforce org emulator.', load: async () => (await import('./emulator.js')).command },
   { name: 'accounts', summary: 'Sign in to Salesforce with the JWT bearer flow and list a few Accounts.', load: async () => (await import('./accounts.js')).command },
+  { name: 'train', summary: 'Train the churn model (gradient-boosted trees) and write it with its spec and model card.', load: async () => (await import('./train.js')).command },
+  { name: 'evaluate', summary: 'Score a labelled CSV with the worker\'s scoring engine and print metrics.', load: async () => (await import('./evaluate.js')).command },
+  { name: 'bench', summary: 'Run a named benchmark (scoring, ...).', load: async () => (await import('./bench.js')).command },
 ];

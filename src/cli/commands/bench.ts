@@ -1,0 +1,47 @@
+import type { Command } from '../command.js';
+
+/**
+ * Named benchmarks: `churn-worker bench <name> [options]`. Add one by adding an entry; each is loaded
+ * only when asked for. Benchmarks print figures (last stdout line: one JSON object); they are never
+ * timed tests.
+ */
+export interface Benchmark {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
+  scoring: async () => (await import('../bench/scoring.js')).benchmark,
+};
+
+function list(): string {
+  return Object.keys(BENCHMARKS).map((n) => `  ${n}`).join('\n');
+}
+
+const usage = `Usage: churn-worker bench <name> [options]
+
+Benchmarks:
+${list()}
+
+Run \`churn-worker bench <name> --help\` for its options.`;
+
+export const command: Command = {
+  name: 'bench',
+  summary: 'Run a named benchmark (scoring, ...).',
+  usage,
+  async run(argv) {
+    const [name, ...rest] = argv;
+    const load = name ? BENCHMARKS[name] : undefined;
+    if (!load) {
+      console.error(name ? `churn-worker bench: unknown benchmark "${name}"\n\n${usage}` : usage);
+      return 2;
+    }
+    const bench = await load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(bench.usage);
+      return 0;
+    }
+    return bench.run(rest);
+  },
+};

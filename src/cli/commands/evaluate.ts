@@ -1,0 +1,49 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/index.js';
+import { ScoringEngine } from '../../scoring/engine.js';
+import { readTrainingCsv } from '../../training/dataset.js';
+import { evaluate } from '../../training/evaluate.js';
+import { table } from '../../training/metrics.js';
+import type { Command } from '../command.js';
+
+const usage = `Usage: churn-worker evaluate --csv <file> [--model <path>] [--spec <path>]
+
+Scores a labelled file (Telco Customer Churn columns) with the scoring engine the worker uses and
+prints a summary; the last line of stdout is one JSON object:
+{"auc":…,"logloss":…,"brier":…,"accuracy":…,"n":…}
+
+  --model <path>   ONNX model (default MODEL_PATH, else models/churn-gbt.onnx)
+  --spec <path>    its spec (default MODEL_SPEC_PATH, else the model path with .spec.json)`;
+
+export const command: Command = {
+  name: 'evaluate',
+  summary: 'Score a labelled CSV with the worker\'s scoring engine and print metrics.',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({ args: argv, options: { csv: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' } } });
+    if (!values.csv) {
+      console.error(`churn-worker evaluate: --csv <file> is required\n\n${usage}`);
+      return 2;
+    }
+    const scoring = loadConfig().scoring;
+    const modelPath = values.model ?? scoring.modelPath;
+    const engine = await ScoringEngine.open({ modelPath, specPath: values.spec ?? (values.model ? undefined : scoring.specPath), threads: scoring.threads });
+    try {
+      const data = readTrainingCsv(values.csv);
+      const result = await evaluate(engine, data);
+      const m = result.metrics;
+      console.log(`Model ${engine.modelVersion} on ${values.csv} (${data.records.length} rows, ${result.failures.length} not scored)\n`);
+      console.log(table(['ROC AUC', 'log loss', 'Brier', 'accuracy', 'n'], [[m.auc, m.logloss, m.brier, m.accuracy, String(m.n)]]));
+      console.log('');
+      console.log(table(['risk', 'accounts', 'churned', 'churn rate'], Object.entries(result.riskCounts).map(([risk, c]) => [risk, String(c.n), String(c.churned), c.n ? c.churned / c.n : 0])));
+      console.log('');
+      console.log(table(['decile', 'n', 'mean predicted', 'observed'], result.calibration.map((b) => [String(b.decile), String(b.n), b.meanPredicted, b.observedRate])));
+      for (const f of result.failures.slice(0, 5)) console.log(`not scored: ${f.id}: ${f.message}`);
+      const round = (x: number) => Number(x.toFixed(6));
+      console.log(JSON.stringify({ auc: round(m.auc), logloss: round(m.logloss), brier: round(m.brier), accuracy: round(m.accuracy), n: m.n }));
+      return 0;
+    } finally {
+      await engine.close();
+    }
+  },
+};
