@@ -3,7 +3,7 @@
  * typed and frozen object; a missing or malformed variable becomes an AppError naming the variable
  * and what it should look like.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
@@ -54,6 +54,10 @@ const envSchema = z.object({
   OUTBOUND_PATH: z.string().regex(/^\/[\w\-./]*$/, 'a URL path starting with /').default('/salesforce/outbound/account'),
   OUTBOUND_MAX_BODY_BYTES: positiveInt.default(2_000_000),
   OUTBOUND_ENQUEUE_TIMEOUT_MS: positiveInt.default(3_000),
+  PREDICT_JWT_PUBLIC_KEYS: z.string().min(1).optional(),
+  PREDICT_JWT_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
+  PREDICT_JWT_ISSUER: z.string().min(1).optional(),
+  PREDICT_JWT_AUDIENCE: z.string().min(1).default('churn-prediction-api'),
   MODEL_PATH: z.string().min(1).default('models/churn-gbt.onnx'),
   MODEL_SPEC_PATH: z.string().min(1).optional(),
   SCORING_THREADS: positiveInt.default(1),
@@ -103,6 +107,13 @@ export interface Config {
   };
   /** The org whose outbound messages are accepted (SF_ORG_ID); none are accepted without it. */
   readonly orgId?: string;
+  /** The prediction API's token check; absent (API off) until keys and an issuer are configured. */
+  readonly predict?: {
+    /** Certificates' public keys that may sign tokens (several during a rotation). */
+    readonly publicKeys: readonly KeyObject[];
+    readonly issuer: string;
+    readonly audience: string;
+  };
   /** Present when the process was asked to need it (`need: ['salesforce']`) or every variable is set. */
   readonly salesforce?: SalesforceConfig;
   readonly scoring: {
@@ -168,6 +179,35 @@ function readPrivateKey(env: Env): KeyObject | undefined {
   return key;
 }
 
+/** Every PEM block (certificate or public key) in the text, as public keys. */
+function readPublicKeys(env: Env): KeyObject[] | undefined {
+  if (env.PREDICT_JWT_PUBLIC_KEYS && env.PREDICT_JWT_PUBLIC_KEYS_FILE) {
+    fail('PREDICT_JWT_PUBLIC_KEYS', 'and PREDICT_JWT_PUBLIC_KEYS_FILE are both set; set only one');
+  }
+  const variable = env.PREDICT_JWT_PUBLIC_KEYS ? 'PREDICT_JWT_PUBLIC_KEYS' : 'PREDICT_JWT_PUBLIC_KEYS_FILE';
+  let text: string;
+  if (env.PREDICT_JWT_PUBLIC_KEYS) text = env.PREDICT_JWT_PUBLIC_KEYS.replace(/\\n/g, '\n');
+  else if (env.PREDICT_JWT_PUBLIC_KEYS_FILE) {
+    try {
+      text = readFileSync(env.PREDICT_JWT_PUBLIC_KEYS_FILE, 'utf8');
+    } catch (error) {
+      fail(variable, `points to a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else return undefined;
+  const blocks = text.match(/-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY)-----[\s\S]+?-----END \1-----/g);
+  if (!blocks) fail(variable, 'holds no PEM certificate or public key ("-----BEGIN CERTIFICATE-----")');
+  return blocks.map((pem) => {
+    try {
+      const key = pem.includes('CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+      if (key.asymmetricKeyType !== 'rsa') fail(variable, `holds a ${key.asymmetricKeyType} key; tokens are verified with RS256 only`);
+      return key;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      fail(variable, 'holds a PEM block that is not a valid certificate or public key');
+    }
+  });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   // Blank values count as unset, as in most .env tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -179,6 +219,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   }
   const e = parsed.data;
   const privateKey = readPrivateKey(e);
+
+  const publicKeys = readPublicKeys(e);
+  if (publicKeys && !e.PREDICT_JWT_ISSUER) fail('PREDICT_JWT_ISSUER', 'is required with PREDICT_JWT_PUBLIC_KEYS (the iss claim Salesforce puts in its tokens)');
+  const predict = publicKeys ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: e.PREDICT_JWT_ISSUER!, audience: e.PREDICT_JWT_AUDIENCE }) : undefined;
 
   const needSalesforce = options.need?.includes('salesforce') ?? false;
   const missing = [
@@ -208,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     port: e.PORT,
     redisUrl: e.REDIS_URL,
     salesforce,
+    predict,
     orgId: e.SF_ORG_ID,
     queue: Object.freeze({ prefix: e.QUEUE_PREFIX, lockDurationMs: e.WORKER_LOCK_DURATION_MS }),
     realtime: Object.freeze({

@@ -5,11 +5,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isAppError } from '../core/errors.js';
-import { ScoringEngine, isFailure, type ScoringEngineOptions } from './engine.js';
-import type { ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
+import { ScoringEngine, isFailure } from './engine.js';
+import type { ThreadData, ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
 
 const port = parentPort!;
-const options = workerData as Omit<ScoringEngineOptions, 'logger'>;
+const { options } = workerData as ThreadData;
 
 function serializeError(error: unknown) {
   return isAppError(error)

@@ -22,19 +22,28 @@ export type ThreadResponse =
   | { type: 'failed'; id: number; error: { code: ErrorCode; message: string; hint?: string } }
   | { type: 'closed' };
 
-function workerUrl(): { url: URL; execArgv?: string[] } {
+/** What the thread receives: the engine options, and how to load TypeScript when running from source. */
+export interface ThreadData {
+  options: Omit<ScoringEngineOptions, 'logger'>;
+  boot?: { tsxApi: string; entry: string };
+}
+
+function startWorker(options: Omit<ScoringEngineOptions, 'logger'>): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
-    // Running from source (tsx or the test runner): the thread needs the TypeScript loader too.
-    return { url: new URL('./thread-worker.ts', here), execArgv: ['--import', import.meta.resolve('tsx')] };
+    // Running from source (tsx or the test runner): see runtime/ts-worker.mjs.
+    const boot = { tsxApi: import.meta.resolve('tsx/esm/api'), entry: new URL('./thread-worker.ts', here).href };
+    return new Worker(new URL('../runtime/ts-worker.mjs', here), { workerData: { options, boot } satisfies ThreadData });
   }
-  return { url: new URL('./thread-worker.js', here) };
+  return new Worker(new URL('./thread-worker.js', here), { workerData: { options } satisfies ThreadData });
 }
 
 export class ScoringThread {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: ThreadResult[]) => void; reject: (e: Error) => void }>();
   private closed?: Promise<void>;
+  /** Records handed to the engine, for metrics and tests. */
+  recordsScored = 0;
 
   private constructor(
     private readonly worker: Worker,
@@ -58,8 +67,7 @@ export class ScoringThread {
 
   /** Starts the thread and waits until its engine has loaded and checked the model. */
   static open(options: Omit<ScoringEngineOptions, 'logger'>, logger?: Logger): Promise<ScoringThread> {
-    const { url, execArgv } = workerUrl();
-    const worker = new Worker(url, { workerData: options, execArgv });
+    const worker = startWorker(options);
     return new Promise((resolve, reject) => {
       const onMessage = (message: ThreadResponse) => {
         worker.off('error', onError);
@@ -85,6 +93,7 @@ export class ScoringThread {
   score(records: readonly unknown[], options: { reasons?: boolean; now?: Date } = {}): Promise<ThreadResult[]> {
     if (this.closed) return Promise.reject(new AppError({ code: 'SCORING_FAILED', message: 'The scoring thread was closed.' }));
     const id = this.nextId++;
+    this.recordsScored += records.length;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'score', id, records, reasons: options.reasons ?? true, now: (options.now ?? new Date()).getTime() } satisfies ThreadRequest);

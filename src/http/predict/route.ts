@@ -1,0 +1,89 @@
+/**
+ * POST /v1/predict: scores the records in the request (no Salesforce call) with the same scoring
+ * engine the worker uses; GET /openapi.json describes it.
+ */
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { ScoringThread } from '../../scoring/thread.js';
+import { requireBearer, type TokenCheck } from './auth.js';
+import { openApiDocument } from './openapi.js';
+import { MAX_RECORDS, predictSchemas } from './schema.js';
+
+export interface PredictRouteOptions {
+  scoring: ScoringThread;
+  /** Without it the API answers 503: it never runs unauthenticated. */
+  auth?: TokenCheck;
+}
+
+function badRequest(res: Response, message: string, details?: unknown[]): void {
+  res.status(400).json({ error: { code: 'INVALID_REQUEST', message, ...(details ? { details } : {}) } });
+}
+
+export function predictRouter(options: PredictRouteOptions): Router {
+  const router = Router();
+  const schemas = predictSchemas(options.scoring.spec);
+  const document = openApiDocument(schemas, options.scoring.modelVersion);
+
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+
+  if (!options.auth) {
+    router.post('/v1/predict', (_req, res) => {
+      res.status(503).json({ error: { code: 'NOT_CONFIGURED', message: 'The prediction API is off: set PREDICT_JWT_PUBLIC_KEYS (or _FILE) and PREDICT_JWT_ISSUER.' } });
+    });
+    return router;
+  }
+
+  router.post(
+    '/v1/predict',
+    requireBearer(options.auth),
+    express.json({ limit: '1mb', type: () => true, strict: true }),
+    async (req: Request, res: Response) => {
+      const body: unknown = req.body;
+      if (body === undefined || (typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
+        return badRequest(res, 'The body is empty; expected {"records": [...]} with 1 to 200 records.');
+      }
+      const parsed = schemas.request.safeParse(req.body);
+      if (!parsed.success) {
+        const details = parsed.error.issues.slice(0, 20).map((issue) => {
+          const [first, index, field] = issue.path;
+          const record = first === 'records' && typeof index === 'number' ? index : undefined;
+          const body = req.body as { records?: Array<{ Id?: unknown }> };
+          const id = record !== undefined ? body.records?.[record]?.Id : undefined;
+          const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : undefined;
+          return {
+            ...(record !== undefined ? { record } : {}),
+            ...(typeof id === 'string' ? { id } : {}),
+            ...(typeof field === 'string' ? { field } : unknownKeys ? { field: unknownKeys } : {}),
+            message:
+              issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}`
+              : record === undefined && issue.code === 'too_big' ? `records: at most ${MAX_RECORDS} records per request`
+              : record === undefined && issue.code === 'too_small' ? 'records: at least 1 record is required'
+              : record === undefined ? `${issue.path.join('.') || 'body'}: ${issue.message}`
+              : issue.message,
+          };
+        });
+        const first = details[0]!;
+        const where = first.record !== undefined ? `record ${first.record}${first.field ? `, field ${first.field}` : ''}: ` : '';
+        return badRequest(res, `Invalid request: ${where}${first.message}.`, details);
+      }
+      const results = await options.scoring.score(parsed.data.records);
+      res.json({
+        predictions: results.map((r) =>
+          'error' in r
+            ? { id: r.id, error: { code: r.error.code, message: r.error.message } }
+            : { id: r.id, score: r.score, risk: r.risk, factors: String(r.fields[options.scoring.spec.outputFields.factors] ?? ''), modelVersion: r.modelVersion },
+        ),
+      });
+    },
+  );
+
+  router.use('/v1/predict', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const e = error as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') return void res.status(413).json({ error: { code: 'TOO_LARGE', message: 'The body is larger than 1 MB.' } });
+    if (e.type === 'entity.parse.failed') return badRequest(res, `The body is not JSON: ${e.message}.`);
+    if (typeof e.status === 'number' && e.status < 500) return badRequest(res, `The body could not be read: ${e.message}.`);
+    next(error);
+  });
+  return router;
+}

@@ -1,0 +1,162 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import jwt from 'jsonwebtoken';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/http/app.js';
+import { predictRouter } from '../../src/http/predict/route.js';
+import { ScoringThread } from '../../src/scoring/thread.js';
+import { ROOT } from '../helpers/process.js';
+import { sampleAccount } from '../helpers/records.js';
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ISSUER = '00D5g000001AbCdEAF';
+const AUDIENCE = 'churn-prediction-api';
+
+let scoring: ScoringThread;
+let base: string;
+let server: ReturnType<ReturnType<typeof createApp>['listen']>;
+
+beforeAll(async () => {
+  scoring = await ScoringThread.open({ modelPath: `${ROOT}models/churn-gbt.onnx` });
+  const app = createApp({
+    logger: pino({ level: 'silent' }),
+    readiness: [],
+    isShuttingDown: () => false,
+    routers: [predictRouter({ scoring, auth: { publicKeys: [other.publicKey, publicKey], issuer: ISSUER, audience: AUDIENCE } })],
+  });
+  server = app.listen(0);
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.close();
+  await scoring.close();
+});
+
+function token(claims: Record<string, unknown> = {}, key = privateKey, options: jwt.SignOptions = { algorithm: 'RS256' }): string {
+  return jwt.sign({ iss: ISSUER, aud: AUDIENCE, sub: 'salesforce', exp: Math.floor(Date.now() / 1000) + 60, ...claims }, key, options);
+}
+
+function predict(body: unknown, bearer = token(), raw = false) {
+  return fetch(`${base}/v1/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+    body: raw ? (body as string) : JSON.stringify(body),
+  });
+}
+
+const ID = (n: number) => `001${String(n).padStart(12, '0')}AAA`;
+
+describe('POST /v1/predict', () => {
+  it('when one valid record is sent, then it gets a score, a risk band, reasons and the model version', async () => {
+    const res = await predict({ records: [sampleAccount(ID(1))] });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { predictions: Array<Record<string, unknown>> };
+    expect(body.predictions).toHaveLength(1);
+    const p = body.predictions[0]!;
+    expect(p).toMatchObject({ id: ID(1), risk: expect.stringMatching(/^(High|Medium|Low)$/), modelVersion: scoring.modelVersion });
+    expect(p.score).toBeGreaterThan(30); // a two-month, month-to-month fiber customer is a churn risk
+    expect(String(p.factors)).toMatch(/^\w+__c=.+ \([+-]\d+\.\d\)/);
+    expect(String(p.factors).length).toBeLessThanOrEqual(255);
+  });
+
+  it('when 200 records are sent, then 200 predictions come back in order', async () => {
+    const records = Array.from({ length: 200 }, (_, i) => sampleAccount(ID(i), { Tenure_Months__c: i % 72 }));
+    const body = (await (await predict({ records })).json()) as { predictions: Array<{ id: string }> };
+    expect(body.predictions.map((p) => p.id)).toEqual(records.map((r) => r.Id));
+  });
+
+  it('when fields are null or left out, then the record is scored with the documented defaults', async () => {
+    const res = await predict({ records: [{ Id: ID(5), Total_Charges__c: null, Contract_Type__c: null }] });
+    const body = (await res.json()) as { predictions: Array<{ score: number }> };
+    expect(Number.isFinite(body.predictions[0]!.score)).toBe(true);
+  });
+});
+
+describe('POST /v1/predict refuses bad tokens with 401 and scores nothing', () => {
+  const header = (alg: string) => Buffer.from(JSON.stringify({ alg, typ: 'JWT' })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url');
+  const cases: Array<[string, () => string | undefined]> = [
+    ['no token', () => undefined],
+    ['alg none', () => `${header('none')}.${payload}.`],
+    ['HS256 signed with the public key', () => jwt.sign({ iss: ISSUER, aud: AUDIENCE }, publicKey.export({ type: 'spki', format: 'pem' }).toString(), { algorithm: 'HS256', expiresIn: 60 })],
+    ['a wrong issuer', () => token({ iss: '00D000000000099AAA' })],
+    ['a wrong audience', () => token({ aud: 'another-api' })],
+    ['an expired token', () => token({ exp: Math.floor(Date.now() / 1000) - 120 })],
+    ['a token not yet valid', () => token({ nbf: Math.floor(Date.now() / 1000) + 600 })],
+    ['another key', () => token({}, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)],
+    ['no exp', () => jwt.sign({ iss: ISSUER, aud: AUDIENCE }, privateKey, { algorithm: 'RS256' })],
+  ];
+  it.each(cases)('when the token has %s, then 401', async (_name, make) => {
+    const before = scoring.recordsScored;
+    const res = await predict({ records: [sampleAccount(ID(1))] }, make() ?? '');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/Bearer/);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    expect(scoring.recordsScored).toBe(before);
+  });
+
+  it('when the token is signed by the second configured key (rotation), then it is accepted', async () => {
+    expect((await predict({ records: [sampleAccount(ID(1))] }, token({}, other.privateKey))).status).toBe(200);
+  });
+});
+
+describe('POST /v1/predict refuses bad bodies with 400 naming the problem', () => {
+  const cases: Array<[string, unknown, RegExp, boolean?]> = [
+    ['more than 200 records', { records: Array.from({ length: 201 }, (_, i) => sampleAccount(ID(i))) }, /at most 200 records/],
+    ['no records', { records: [] }, /records/],
+    ['a wrong type', { records: [sampleAccount(ID(1)), sampleAccount(ID(2), { Tenure_Months__c: 'twelve' })] }, /record 1, field Tenure_Months__c/],
+    ['a checkbox as a string', { records: [sampleAccount(ID(1), { Senior_Citizen__c: 'yes' })] }, /record 0, field Senior_Citizen__c/],
+    ['an unknown field', { records: [sampleAccount(ID(1), { Favourite_Colour__c: 'blue' })] }, /unknown field\(s\): Favourite_Colour__c/],
+    ['a bad Id', { records: [sampleAccount('not-an-id')] }, /record 0, field Id/],
+    ['an empty body', '', /empty/, true],
+    ['a body that is not JSON', '<xml/>', /not JSON/, true],
+    ['a JSON array', [], /expected object|Invalid/],
+  ];
+  it.each(cases)('when the body has %s, then 400', async (_name, body, message, raw) => {
+    const before = scoring.recordsScored;
+    const res = await predict(body, token(), raw);
+    expect(res.status).toBe(400);
+    const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toMatch(message);
+    expect(scoring.recordsScored).toBe(before);
+  });
+});
+
+describe('the OpenAPI document and the handler agree', () => {
+  it('when requests and responses are checked against /openapi.json, then the document describes what the handler does', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, object> };
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths['/v1/predict']!.post!.responses)).toEqual(expect.arrayContaining(['200', '400', '401']));
+    const ajv = new Ajv2020({ strict: false });
+    const validRequest = ajv.compile(doc.components.schemas.PredictRequest!);
+    const validResponse = ajv.compile(doc.components.schemas.PredictResponse!);
+    const validError = ajv.compile(doc.components.schemas.Error!);
+
+    const good = { records: [sampleAccount(ID(1)), { Id: ID(2) }] };
+    expect(validRequest(good)).toBe(true);
+    const res = await predict(good);
+    expect(res.status).toBe(200);
+    expect(validResponse(await res.json())).toBe(true);
+
+    // What the document refuses, the handler refuses, and its error matches the Error schema.
+    for (const bad of [{ records: [sampleAccount(ID(1), { Extra__c: 1 })] }, { records: [sampleAccount(ID(1), { Tenure_Months__c: '5' })] }, { records: [] }]) {
+      expect(validRequest(bad)).toBe(false);
+      const r = await predict(bad);
+      expect(r.status).toBe(400);
+      expect(validError(await r.json())).toBe(true);
+    }
+    // Every field of the spec is in the document.
+    const props = (doc.components.schemas.PredictRequest as { properties: { records: { items: { properties: object } } } }).properties.records.items.properties;
+    expect(Object.keys(props).sort()).toEqual(['Id', ...scoring.spec.features.map((f) => f.field)].sort());
+  });
+});
