@@ -164,7 +164,7 @@ const hostile: Array<[string, string | Buffer, number, RegExp, Record<string, st
   ['a billion-laughs entity expansion', `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>`, 400, /DOCTYPE or ENTITY/],
   ['a SOAP 1.2 envelope namespace', wrap(orgPart + n1, undefined, 'http://www.w3.org/2003/05/soap-envelope'), 400, /no Envelope element/],
   ['a wrong notifications namespace', wrap(orgPart + n1, 'http://soap.sforce.com/2005/09/inbound'), 400, /not in the http:\/\/soap\.sforce\.com\/2005\/09\/outbound namespace/],
-  ['101 notifications', wrap(orgPart + Array.from({ length: 101 }, (_, i) => n1.replace(notificationId(1), notificationId(i))).join('')), 400, /101 Notification elements; at most 100/],
+  ['101 notifications', wrap(orgPart + Array.from({ length: 101 }, (_, i) => n1.replace(notificationId(1), notificationId(i))).join('')), 400, /more than 100 Notification elements; at most 100/],
   ['a notification without Id', wrap(orgPart + n1.replace(`<Id>${notificationId(1)}</Id>`, '')), 400, /Notification 1 has no Id/],
   ['a notification id that is not 04l…', wrap(orgPart + n1.replace(notificationId(1), '001000000000001AAA')), 400, /not a notification id/],
   ['a notification without sObject', wrap(orgPart + `<Notification><Id>${notificationId(1)}</Id></Notification>`), 400, /no sObject/],
@@ -175,9 +175,11 @@ const hostile: Array<[string, string | Buffer, number, RegExp, Record<string, st
   ['another org', wrap(orgPart.replace(ORG, '00D000000000099AAA') + n1), 403, /not the org this receiver serves/],
   ['a Contact notification', wrap(orgPart + n1.replace('sf:Account', 'sf:Contact')), 400, /carries a Contact/],
   ['Accounts mixed with an Opportunity', wrap(orgPart + n1 + n1.replace('sf:Account', 'sf:Opportunity').replace(notificationId(1), notificationId(2))), 400, /carries a Opportunity/],
-  ['two notifications elements', `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">${orgPart}${n1}</notifications><notifications xmlns="http://soap.sforce.com/2005/09/outbound">${orgPart}${n1}</notifications></soapenv:Body></soapenv:Envelope>`, 400, /more than one notifications/],
+  ['two notifications elements', `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">${orgPart}${n1}</notifications><notifications xmlns="http://soap.sforce.com/2005/09/outbound">${orgPart}${n1}</notifications></soapenv:Body></soapenv:Envelope>`, 400, /more than one notifications/],
   ['a huge body', wrap(orgPart + n1 + `<Padding>${'x'.repeat(300_000)}</Padding>`), 413, /larger than 200000 bytes/],
   ['a corrupt gzip body', Buffer.from('definitely not gzip'), 400, /could not be read/, { 'content-encoding': 'gzip' }],
+  ['an undeclared namespace prefix', wrap(orgPart + n1.replace('xsi:type', 'zz:type')), 400, /not well-formed XML.*unbound namespace prefix/],
+  ['an unknown entity reference', wrap(orgPart + n1.replace('<sf:Id>', '<sf:Id>&bogus;')), 400, /not well-formed XML/],
   ['a gzip bomb', gzipSync(Buffer.alloc(5_000_000, 0x20)), 413, /larger than/, { 'content-encoding': 'gzip' }],
 ];
 
