@@ -14,6 +14,7 @@ export interface Benchmark {
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   scoring: async () => (await import('../bench/scoring.js')).benchmark,
   webhook: async () => (await import('../bench/webhook.js')).benchmark,
+  predict: async () => (await import('../bench/predict.js')).benchmark,
 };
 
 function list(): string {
