@@ -61,6 +61,34 @@ const envSchema = z.object({
   MODEL_PATH: z.string().min(1).default('models/churn-gbt.onnx'),
   MODEL_SPEC_PATH: z.string().min(1).optional(),
   SCORING_THREADS: positiveInt.default(1),
+  NIGHTLY_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  NIGHTLY_CRON: z
+    .string()
+    .regex(/^\S+(\s+\S+){4,5}$/, 'a cron pattern with 5 or 6 fields, e.g. "0 0 2 * * *"')
+    .default('0 0 2 * * *'),
+  NIGHTLY_TZ: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an IANA time zone such as UTC or Europe/Paris')
+    .default('UTC'),
+  NIGHTLY_CHUNK_SIZE: z.coerce.number().int().min(1_000, 'at least 1000').default(500_000),
+  NIGHTLY_SCORE_BATCH: z.coerce.number().int().min(100).max(100_000).default(10_000),
+  NIGHTLY_CONCURRENCY: positiveInt.default(2),
+  NIGHTLY_API_RESERVE: z.coerce.number().int().min(0).default(5_000),
+  NIGHTLY_RESERVE_WAIT_MS: positiveInt.default(15 * 60_000),
+  NIGHTLY_POLL_INITIAL_MS: positiveInt.default(1_000),
+  NIGHTLY_POLL_MAX_MS: positiveInt.default(30_000),
+  NIGHTLY_INGEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(150_000_000, 'at most 150000000 (Bulk API 2.0 upload limit)').default(100_000_000),
+  NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
+  NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  ADMIN_USER: z.string().min(1).optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -121,6 +149,36 @@ export interface Config {
     readonly specPath?: string;
     readonly threads: number;
   };
+  /** The nightly re-scoring of every Account through Bulk API 2.0. */
+  readonly nightly: NightlyConfig;
+  /** Basic-auth credentials of the admin endpoints; absent (endpoints off) until both are set. */
+  readonly admin?: { readonly user: string; readonly password: string };
+}
+
+export interface NightlyConfig {
+  /** Whether workers register the schedule (manual runs work either way). */
+  readonly enabled: boolean;
+  /** Cron pattern (5 or 6 fields, seconds first when 6). @defaultValue '0 0 2 * * *' */
+  readonly cron: string;
+  readonly tz: string;
+  /** Records per chunk: one Bulk result page, scored and written by one ingest job. */
+  readonly chunkSize: number;
+  /** Records per call to the scoring thread. */
+  readonly scoreBatch: number;
+  /** Chunk jobs one worker process works on at once. */
+  readonly concurrency: number;
+  /** Remaining daily API calls below which a run waits. */
+  readonly apiReserve: number;
+  /** How long a run waits before checking the allowance again. */
+  readonly reserveWaitMs: number;
+  readonly pollInitialMs: number;
+  readonly pollMaxMs: number;
+  /** Largest CSV file per ingest job (Salesforce accepts 150 MB after base64; 100 MB raw is safe). */
+  readonly ingestMaxBytes: number;
+  /** Ingest jobs a locked record is tried in before it is recorded as failed. */
+  readonly retryAttempts: number;
+  /** Write the top factors (reasons) too; they cost most of the scoring time. */
+  readonly reasons: boolean;
 }
 
 export type Need = 'salesforce';
@@ -224,6 +282,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   if (publicKeys && !e.PREDICT_JWT_ISSUER) fail('PREDICT_JWT_ISSUER', 'is required with PREDICT_JWT_PUBLIC_KEYS (the iss claim Salesforce puts in its tokens)');
   const predict = publicKeys ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: e.PREDICT_JWT_ISSUER!, audience: e.PREDICT_JWT_AUDIENCE }) : undefined;
 
+  if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    fail(e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD', 'must be set together with its pair (ADMIN_USER and ADMIN_PASSWORD), or neither');
+  }
+  const admin = e.ADMIN_USER && e.ADMIN_PASSWORD ? Object.freeze({ user: e.ADMIN_USER, password: e.ADMIN_PASSWORD }) : undefined;
+
   const needSalesforce = options.need?.includes('salesforce') ?? false;
   const missing = [
     ['SF_CLIENT_ID', e.SF_CLIENT_ID],
@@ -271,5 +334,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       specPath: e.MODEL_SPEC_PATH,
       threads: e.SCORING_THREADS,
     }),
+    nightly: Object.freeze({
+      enabled: e.NIGHTLY_ENABLED,
+      cron: e.NIGHTLY_CRON,
+      tz: e.NIGHTLY_TZ,
+      chunkSize: e.NIGHTLY_CHUNK_SIZE,
+      scoreBatch: e.NIGHTLY_SCORE_BATCH,
+      concurrency: e.NIGHTLY_CONCURRENCY,
+      apiReserve: e.NIGHTLY_API_RESERVE,
+      reserveWaitMs: e.NIGHTLY_RESERVE_WAIT_MS,
+      pollInitialMs: e.NIGHTLY_POLL_INITIAL_MS,
+      pollMaxMs: e.NIGHTLY_POLL_MAX_MS,
+      ingestMaxBytes: e.NIGHTLY_INGEST_MAX_BYTES,
+      retryAttempts: e.NIGHTLY_RETRY_ATTEMPTS,
+      reasons: e.NIGHTLY_REASONS,
+    }),
+    admin: admin,
   });
+}
+
+/**
+ * The environment for a child process this one starts (benchmarks, the demo): only PATH and HOME
+ * are passed on, plus what the caller sets, so a parent's secrets never leak into a child by accident.
+ */
+export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
 }

@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
-import { loadConfig } from '../../config/index.js';
+import { childEnv, loadConfig } from '../../config/index.js';
 import { loadSpec, defaultSpecPath } from '../../scoring/spec.js';
 import type { Benchmark } from '../commands/bench.js';
 import { load, startChild } from './http-load.js';
@@ -31,16 +31,14 @@ export const benchmark: Benchmark = {
     const token = jwt.sign({ iss: ISSUER, aud: 'churn-prediction-api', sub: 'bench' }, privateKey, { algorithm: 'RS256', expiresIn: 3600 });
     const web = await startChild(
       ['web'],
-      {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+      childEnv({
         PORT: '0',
         REDIS_URL: config.redisUrl,
         LOG_LEVEL: 'info',
         MODEL_PATH: config.scoring.modelPath,
         PREDICT_JWT_PUBLIC_KEYS: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
         PREDICT_JWT_ISSUER: ISSUER,
-      },
+      }),
       /web process listening/,
     );
     try {

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type autocannon from 'autocannon';
 import express from 'express';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../../config/index.js';
+import { childEnv, loadConfig } from '../../config/index.js';
 import { ACK_BODY } from '../../http/outbound/soap.js';
 import type { Benchmark } from '../commands/bench.js';
 import { load, startChild } from './http-load.js';
@@ -74,7 +74,7 @@ export const benchmark: Benchmark = {
 
     const web = await startChild(
       ['web'],
-      { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', REDIS_URL: config.redisUrl, SF_ORG_ID: ORG, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', MODEL_PATH: config.scoring.modelPath },
+      childEnv({ PORT: '0', REDIS_URL: config.redisUrl, SF_ORG_ID: ORG, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', MODEL_PATH: config.scoring.modelPath }),
       /web process listening/,
     ).catch(async (error: unknown) => {
       bareServer.close();
