@@ -88,10 +88,13 @@ describe('outbound message receiver', () => {
     expect(await enqueuedAccounts(receiver)).toEqual([accountId(1), accountId(2), accountId(3)]);
   });
 
-  it('when the real captured Account message arrives, then it is acked with the Ack Salesforce expects', async () => {
-    const fixture = readShared('fixtures/outbound-messages/account-single.xml');
-    const ack = readShared('fixtures/outbound-messages/ack-response.xml');
-    if (!fixture || !ack) return;
+  const accountFixture = readShared('fixtures/outbound-messages/account-single.xml');
+  const ackFixture = readShared('fixtures/outbound-messages/ack-response.xml');
+  const opportunityFixture = readShared('fixtures/outbound-messages/opportunity-compact-nil-session.xml');
+
+  it.skipIf(!accountFixture || !ackFixture)('when the real captured Account message arrives, then it is acked with the Ack Salesforce expects', async () => {
+    const fixture = accountFixture!;
+    const ack = ackFixture!;
     const r = await startReceiver(redis, { orgId: 'ABC90000000gNcmEAE' });
     const res = await post(r.url, fixture);
     expect(res.status).toBe(200);
@@ -100,9 +103,8 @@ describe('outbound message receiver', () => {
     r.server.close();
   });
 
-  it('when the real captured Opportunity message arrives, then it is refused with a fault and nothing is enqueued', async () => {
-    const fixture = readShared('fixtures/outbound-messages/opportunity-compact-nil-session.xml');
-    if (!fixture) return;
+  it.skipIf(!opportunityFixture)('when the real captured Opportunity message arrives, then it is refused with a fault and nothing is enqueued', async () => {
+    const fixture = opportunityFixture!;
     const r = await startReceiver(redis, { orgId: '00D7F00000107XsUAI' });
     const res = await post(r.url, fixture);
     expect(res.status).toBe(400);
