@@ -14,12 +14,14 @@ import { createApp } from './http/app.js';
 import { resolveOptions, type EmulatorOptions } from './options.js';
 import { ROUTE_MODULES } from './routes/index.js';
 import { EmulatorState } from './state.js';
+import type { OutboundSender } from './outbound/sender.js';
 import type { RouteModule } from './http/context.js';
 
 export type { EmulatorOptions } from './options.js';
 export type { AccountChange, AccountDelete } from './store.js';
 export type { RouteContext, RouteModule } from './http/context.js';
 export { EmulatorState } from './state.js';
+export type { DeliveredNotification, DroppedNotification, NotificationStatus, OutboundConfig, OutboundStats, OutboundSender } from './outbound/sender.js';
 
 export interface RunningEmulator {
   /** Base URL, e.g. http://127.0.0.1:8787: the login URL, instance URL and a valid JWT audience. */
@@ -34,6 +36,8 @@ export interface RunningEmulator {
   privateKey?: KeyObject;
   /** The org: store (with change events), counters, limits, faults, tokens. */
   state: EmulatorState;
+  /** Outbound Messages (same object as `state.outbound`): stats(), idle(), onDelivered(), configure(), flush(). */
+  outbound: OutboundSender;
   /** Milliseconds spent generating data and starting the server. */
   startupMs: number;
   /** Stops listening and drops open connections; safe to call twice. */
@@ -62,6 +66,7 @@ export async function startEmulator(options: EmulatorOptions = {}, extraModules:
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve, reject) => {
+      state.outbound.close();
       server.close((error) => (error ? reject(error) : resolve()));
       server.closeAllConnections();
     });
@@ -78,6 +83,7 @@ export async function startEmulator(options: EmulatorOptions = {}, extraModules:
     adminUsername: state.adminUser.username,
     privateKey: state.generatedPrivateKey,
     state,
+    outbound: state.outbound,
     startupMs,
     close,
   };

@@ -1,8 +1,9 @@
 /** Options of `startEmulator()` and the `churn-worker emulator` command. */
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
+import { checkOutboundOptions, OUTBOUND_DEFAULTS, type OutboundOptions } from './outbound/options.js';
 
-export interface EmulatorOptions {
+export interface EmulatorOptions extends OutboundOptions {
   /** TCP port; 0 picks a free one. @defaultValue 0 */
   port?: number;
   /** Interface to listen on. @defaultValue '127.0.0.1' */
@@ -77,6 +78,7 @@ export const DEFAULT_OPTIONS = {
   latestApiVersion: '68.0',
   maxAssertionLifetimeSeconds: 300,
   queryPageSize: 2000,
+  ...OUTBOUND_DEFAULTS,
 } as const;
 
 function check(condition: boolean, message: string): void {
@@ -104,5 +106,6 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
   check(Number.isInteger(o.queryPageSize) && o.queryPageSize >= 200 && o.queryPageSize <= 2000, 'query page size must be 200..2000');
   check(o.orgId === undefined || /^00D[a-zA-Z0-9]{15}$/.test(o.orgId), `org id must be an 18-character 00D… id, got ${o.orgId}`);
   check(o.username.includes('@') && o.adminUsername.includes('@'), 'usernames look like email addresses');
+  checkOutboundOptions(o);
   return o;
 }

@@ -9,6 +9,7 @@ import { accountName, customerId, populateAccounts } from './data/generator.js';
 import { hash32, Rng } from './random.js';
 import { EMULATED_FIELDS, findField, type EmulatedField } from './schema.js';
 import { AccountStore } from './store.js';
+import { OutboundSender } from './outbound/sender.js';
 import { TokenStore, type OrgUser } from './auth/tokens.js';
 import type { ResolvedOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
@@ -179,6 +180,8 @@ export class EmulatorState {
   readonly counters = new CallCounters();
   readonly faults: Faults;
   readonly cursors: QueryCursors;
+  /** The Churn_Account_Changed outbound message queue (off unless `outboundUrl` is set). */
+  readonly outbound: OutboundSender;
   /** Rows with an armed validation rule: any update to them fails FIELD_CUSTOM_VALIDATION_EXCEPTION. */
   readonly validationRules = new Map<number, ValidationRule>();
   /** Fields removed from the org (describe omits them; queries and updates refuse them). */
@@ -230,6 +233,7 @@ export class EmulatorState {
       },
     });
     populateAccounts(this.store, seed);
+    this.outbound = new OutboundSender(this);
   }
 
   /** A field of the org by case-insensitive name, unless it was removed. */

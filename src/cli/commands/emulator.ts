@@ -18,7 +18,7 @@ const PUBLIC_KEY_FILE = join(KEY_DIR, 'jwt-public-key.pem');
 const usage = `Usage: churn-worker emulator [options]
 
 Runs a local Salesforce org emulator (OAuth JWT bearer, REST query, sObject Collections update,
-limits, describe, and a test-only admin API under /__admin).
+limits, describe, Outbound Messages, and a test-only admin API under /__admin).
 
 Options:
   --port N               TCP port (default 8787; 0 picks a free port)
@@ -34,6 +34,18 @@ Options:
   --username U           The integration user (default ${DEFAULT_OPTIONS.username})
   --cert-file F          Certificate or public key PEM that verifies assertions; without it a key
                          pair is generated once into ${KEY_DIR}/ and reused
+  --outbound-url U       Send Outbound Messages (Churn_Account_Changed) to this URL, e.g.
+                         http://127.0.0.1:3000/salesforce/outbound/account (default: off)
+  --outbound-batch-ms N  How long changes wait to share a message (default ${DEFAULT_OPTIONS.outboundBatchMs})
+  --outbound-retry-base-ms N
+                         First retry delay of a failed message, doubling up to
+                         --outbound-retry-max-ms (defaults ${DEFAULT_OPTIONS.outboundRetryBaseMs} and ${DEFAULT_OPTIONS.outboundRetryMaxMs})
+  --outbound-max-age-ms N
+                         Drop undelivered notifications after this age (default ${DEFAULT_OPTIONS.outboundMaxAgeMs}, 24 h)
+  --outbound-timeout-ms N
+                         Time allowed for one POST (default ${DEFAULT_OPTIONS.outboundTimeoutMs})
+  --outbound-concurrency N
+                         Messages in flight at once (default ${DEFAULT_OPTIONS.outboundConcurrency})
   --log-level L          info, warn, error, silent… (default info)`;
 
 function number(name: string, value: string | undefined, fallback: number): number {
@@ -75,6 +87,13 @@ async function run(argv: string[]): Promise<number> {
         'consumer-key': { type: 'string' },
         username: { type: 'string' },
         'cert-file': { type: 'string' },
+        'outbound-url': { type: 'string' },
+        'outbound-batch-ms': { type: 'string' },
+        'outbound-retry-base-ms': { type: 'string' },
+        'outbound-retry-max-ms': { type: 'string' },
+        'outbound-max-age-ms': { type: 'string' },
+        'outbound-timeout-ms': { type: 'string' },
+        'outbound-concurrency': { type: 'string' },
         'log-level': { type: 'string' },
       },
     }));
@@ -103,6 +122,13 @@ async function run(argv: string[]): Promise<number> {
       failRate: number('fail-rate', values['fail-rate'], 0),
       lockRate: number('lock-rate', values['lock-rate'], 0),
       latencyMs: number('latency-ms', values['latency-ms'], 0),
+      outboundUrl: values['outbound-url'],
+      outboundBatchMs: number('outbound-batch-ms', values['outbound-batch-ms'], DEFAULT_OPTIONS.outboundBatchMs),
+      outboundRetryBaseMs: number('outbound-retry-base-ms', values['outbound-retry-base-ms'], DEFAULT_OPTIONS.outboundRetryBaseMs),
+      outboundRetryMaxMs: number('outbound-retry-max-ms', values['outbound-retry-max-ms'], DEFAULT_OPTIONS.outboundRetryMaxMs),
+      outboundMaxAgeMs: number('outbound-max-age-ms', values['outbound-max-age-ms'], DEFAULT_OPTIONS.outboundMaxAgeMs),
+      outboundTimeoutMs: number('outbound-timeout-ms', values['outbound-timeout-ms'], DEFAULT_OPTIONS.outboundTimeoutMs),
+      outboundConcurrency: number('outbound-concurrency', values['outbound-concurrency'], DEFAULT_OPTIONS.outboundConcurrency),
       consumerKey: values['consumer-key'],
       username: values.username,
       certificate,
@@ -123,6 +149,9 @@ async function run(argv: string[]): Promise<number> {
       privateKeyLine,
       `SF_ORG_ID=${emulator.orgId}`,
       `SF_API_VERSION=${emulator.state.options.latestApiVersion}`,
+      emulator.outbound.stats().enabled
+        ? `# Outbound Messages go to ${emulator.outbound.stats().url} (delivery status: ${emulator.url}/__admin/outbound).`
+        : '# Outbound Messages are off (--outbound-url, or PUT /__admin/outbound {"url": …}).',
       `# Admin API: ${emulator.url}/__admin/org (test use only). Ctrl-C stops.`,
     ].join('\n'),
   );

@@ -5,6 +5,7 @@ import { registerCollections } from './collections.js';
 import { registerDescribe } from './describe.js';
 import { registerLimits } from './limits.js';
 import { registerOAuth } from './oauth.js';
+import { registerOutbound } from './outbound.js';
 import { registerQuery } from './query.js';
 import { registerVersions } from './versions.js';
 
@@ -16,4 +17,5 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   registerCollections,
   registerDescribe,
   registerAdmin,
+  registerOutbound,
 ];
