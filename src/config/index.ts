@@ -51,6 +51,7 @@ const envSchema = z.object({
   REALTIME_CONCURRENCY: positiveInt.default(4),
   REALTIME_MAX_ATTEMPTS: positiveInt.default(8),
   WORKER_LOCK_DURATION_MS: positiveInt.default(30_000),
+  SF_LIMIT_PAUSE_MS: positiveInt.default(60_000),
   OUTBOUND_PATH: z.string().regex(/^\/[\w\-./]*$/, 'a URL path starting with /').default('/salesforce/outbound/account'),
   OUTBOUND_MAX_BODY_BYTES: positiveInt.default(2_000_000),
   OUTBOUND_ENQUEUE_TIMEOUT_MS: positiveInt.default(3_000),
@@ -78,7 +79,7 @@ const envSchema = z.object({
     }, 'an IANA time zone such as UTC or Europe/Paris')
     .default('UTC'),
   NIGHTLY_CHUNK_SIZE: z.coerce.number().int().min(1_000, 'at least 1000').default(500_000),
-  NIGHTLY_SCORE_BATCH: z.coerce.number().int().min(100).max(100_000).default(10_000),
+  NIGHTLY_SCORE_BATCH: z.coerce.number().int().min(100).max(100_000).default(2_000),
   NIGHTLY_CONCURRENCY: positiveInt.default(2),
   NIGHTLY_API_RESERVE: z.coerce.number().int().min(0).default(5_000),
   NIGHTLY_RESERVE_WAIT_MS: positiveInt.default(15 * 60_000),
@@ -89,6 +90,7 @@ const envSchema = z.object({
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -132,6 +134,8 @@ export interface Config {
     readonly concurrency: number;
     /** Tries for a record Salesforce could not lock before it is recorded as failed. */
     readonly maxAttempts: number;
+    /** How long the queue waits when the org is out of API calls before trying again. */
+    readonly limitPauseMs: number;
   };
   /** The org whose outbound messages are accepted (SF_ORG_ID); none are accepted without it. */
   readonly orgId?: string;
@@ -153,6 +157,8 @@ export interface Config {
   readonly nightly: NightlyConfig;
   /** Basic-auth credentials of the admin endpoints; absent (endpoints off) until both are set. */
   readonly admin?: { readonly user: string; readonly password: string };
+  /** Port of the worker process's own /metrics endpoint; absent (no endpoint) unless WORKER_METRICS_PORT is set. */
+  readonly workerMetricsPort?: number;
 }
 
 export interface NightlyConfig {
@@ -323,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       maxBatch: e.REALTIME_MAX_BATCH,
       concurrency: e.REALTIME_CONCURRENCY,
       maxAttempts: e.REALTIME_MAX_ATTEMPTS,
+      limitPauseMs: e.SF_LIMIT_PAUSE_MS,
     }),
     outbound: Object.freeze({
       path: e.OUTBOUND_PATH,
@@ -350,6 +357,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       reasons: e.NIGHTLY_REASONS,
     }),
     admin: admin,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
   });
 }
 

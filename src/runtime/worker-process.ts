@@ -46,6 +46,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     failures,
     concurrency: config.realtime.concurrency,
     maxAttempts: config.realtime.maxAttempts,
+    limitPauseMs: config.realtime.limitPauseMs,
     lockDurationMs: config.queue.lockDurationMs,
     logger: logger.child({ module: 'realtime' }),
     onBatch: options.onBatch,

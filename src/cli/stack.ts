@@ -1,0 +1,117 @@
+/**
+ * The whole system on one machine: the org emulator (in this process, sending outbound messages),
+ * the web process and N worker processes (real child processes, as the Procfile runs them), one
+ * Redis. The demo, the end-to-end tests and `bench realtime` start it; it is development tooling and
+ * never part of the web or worker processes.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { childEnv } from '../config/index.js';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator/index.js';
+import { startChild, type ChildServer } from './children.js';
+
+export interface StackOptions {
+  redisUrl: string;
+  /** Accounts in the emulated org. @defaultValue 2000 */
+  accounts?: number;
+  /** Worker processes. @defaultValue 1 */
+  workers?: number;
+  /** Queue prefix; a fresh one per stack by default, removed on stop. */
+  queuePrefix?: string;
+  emulator?: EmulatorOptions;
+  /** Extra environment for the web and worker processes (e.g. REALTIME_WINDOW_MS). */
+  env?: Record<string, string>;
+  logLevel?: string;
+}
+
+export interface Stack {
+  org: RunningEmulator;
+  web: ChildServer;
+  workers: ChildServer[];
+  redisUrl: string;
+  queuePrefix: string;
+  /** The environment a worker process of this stack gets (to start more, or restart one). */
+  workerEnv: NodeJS.ProcessEnv;
+  startWorker(): Promise<ChildServer>;
+  /** PATCHes Accounts through the emulator's admin API as the admin user (fires outbound messages). */
+  change(records: Array<Record<string, unknown> & { id: string }>): Promise<void>;
+  account(id: string): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const queuePrefix = options.queuePrefix ?? `{stack-${randomUUID().slice(0, 8)}}`;
+  const org = await startEmulator({ accounts: options.accounts ?? 2_000, ...options.emulator });
+  const common = { REDIS_URL: options.redisUrl, QUEUE_PREFIX: queuePrefix, LOG_LEVEL: options.logLevel ?? 'info', ...options.env };
+  const privateKeyPem = org.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const workerEnv = childEnv({
+    ...common,
+    SF_LOGIN_URL: org.url,
+    SF_CLIENT_ID: org.consumerKey,
+    SF_USERNAME: org.username,
+    SF_PRIVATE_KEY: privateKeyPem,
+    SF_API_VERSION: '66.0',
+  });
+  const children: ChildServer[] = [];
+  try {
+    const web = await startChild(['web'], childEnv({ ...common, PORT: '0', SF_ORG_ID: org.orgId }), /web process listening/);
+    children.push(web);
+    org.outbound.configure({ url: `http://127.0.0.1:${web.port}/salesforce/outbound/account` });
+    const startWorker = async () => {
+      const worker = await startChild(['worker'], workerEnv, /worker ready/, 60_000);
+      children.push(worker);
+      return worker;
+    };
+    const workers = await Promise.all(Array.from({ length: options.workers ?? 1 }, () => startWorker()));
+
+    const admin = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+      const res = await fetch(`${org.url}/__admin${path}`, {
+        method: init.method ?? 'GET',
+        headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+      if (!res.ok) throw new Error(`emulator admin ${init.method ?? 'GET'} ${path}: HTTP ${res.status} ${await res.text()}`);
+      return res.json() as Promise<Record<string, unknown>>;
+    };
+
+    let stopped: Promise<void> | undefined;
+    return {
+      org,
+      web,
+      workers,
+      redisUrl: options.redisUrl,
+      queuePrefix,
+      workerEnv,
+      startWorker,
+      change: async (records) => void (await admin('/accounts', { method: 'PATCH', body: { records } })),
+      account: (id) => admin(`/accounts/${id}`),
+      stop: () => {
+        stopped ??= (async () => {
+          org.outbound.pause();
+          await Promise.all(children.map((c) => c.stop()));
+          await org.close();
+          await deleteKeys(options.redisUrl, queuePrefix);
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await Promise.all(children.map((c) => c.stop(2_000)));
+    await org.close();
+    throw error;
+  }
+}
