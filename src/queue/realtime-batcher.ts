@@ -58,13 +58,18 @@ export class RealtimeBatcher {
   }
 
   async start(): Promise<void> {
+    await this.ensureGroup();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Creates the stream and the consumer group unless they exist. */
+  private async ensureGroup(): Promise<void> {
     try {
       await this.options.redis.xgroup('CREATE', this.stream, BATCHER_GROUP, '0', 'MKSTREAM');
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }
-    this.running = true;
-    this.loop = this.run();
   }
 
   /** Stops reading; a batch being formed is handed to the queue first. */
@@ -90,8 +95,11 @@ export class RealtimeBatcher {
         await this.flush(batch);
       } catch (error) {
         if (!this.running) break;
-        this.options.logger.error({ err: (error as Error).message }, 'real-time batcher error; retrying in 1 s');
+        const message = (error as Error).message;
+        this.options.logger.error({ err: message }, 'real-time batcher error; retrying in 1 s');
         await new Promise((r) => setTimeout(r, 1_000));
+        // A Redis that lost its data (restarted without persistence, failed over) has no group any more.
+        if (message.includes('NOGROUP')) await this.ensureGroup().catch(() => undefined);
       }
     }
   }
