@@ -11,6 +11,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: CommandEntry[] = [
+  { name: 'demo', summary: 'Run the real-time path end to end against the local org emulator, narrated.', load: async () => (await import('./demo.js')).command },
   { name: 'web', summary: 'Run the web process (outbound-message receiver, prediction API, health).', load: async () => (await import('./web.js')).command },
   { name: 'worker', summary: 'Run the worker process (signs in to Salesforce, processes queued jobs).', load: async () => (await import('./worker.js')).command },
   { name: 'emulator', summary: 'Run the local Salesforce org emulator.', load: async () => (await import('./emulator.js')).command },

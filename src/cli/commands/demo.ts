@@ -1,0 +1,172 @@
+/**
+ * `churn-worker demo` (the README's `npm run demo`): the whole real-time path on this machine,
+ * narrated. It starts the org emulator, the web process and a worker process, changes a handful of
+ * Accounts as a user would, and shows the outbound message, the batch, and the scores and reasons
+ * written back, then a summary with the API calls used. It needs nothing but `npm ci` and a Redis:
+ * when none answers at REDIS_URL and `redis-server` is installed, it runs a private one for itself.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../config/index.js';
+import { OUTPUT } from '../../core/account-fields.js';
+import type { Command } from '../command.js';
+import { startStack, type Stack } from '../stack.js';
+
+const usage = `Usage: churn-worker demo [--accounts 2000] [--changes 5]
+
+Starts the local org emulator, the web process and a worker process; changes a few Accounts as a
+user would and narrates what happens until their scores are written back; prints a summary.
+Uses Redis at REDIS_URL (default redis://127.0.0.1:6379), or a private redis-server when none answers.`;
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_500 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function privateRedis(): Promise<{ url: string; child: ChildProcess } | undefined> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined;
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the private redis-server did not start within 10 s')), 10_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout!.resume();
+        resolve();
+      }
+    });
+  });
+  return { url: `redis://127.0.0.1:${port}`, child };
+}
+
+const say = (text: string) => console.log(text);
+const ms = (n: number) => `${Math.round(n)} ms`;
+
+export const command: Command = {
+  name: 'demo',
+  summary: 'Run the real-time path end to end against the local org emulator, narrated.',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({ args: argv, options: { accounts: { type: 'string', default: '2000' }, changes: { type: 'string', default: '5' } } });
+    const accounts = Number(values.accounts);
+    const changes = Number(values.changes);
+    if (!Number.isInteger(accounts) || accounts < 10 || !Number.isInteger(changes) || changes < 1 || changes > Math.min(200, accounts)) {
+      console.error('churn-worker demo: --accounts takes a whole number ≥ 10 and --changes 1 to 200');
+      return 2;
+    }
+    const config = loadConfig();
+    let redisUrl = config.redisUrl;
+    let ownRedis: ChildProcess | undefined;
+    if (await redisAnswers(redisUrl)) {
+      say(`● Redis answers at ${redisUrl}.`);
+    } else {
+      const started = await privateRedis();
+      if (!started) {
+        console.error(
+          `churn-worker demo: no Redis answers at ${redisUrl} and no redis-server is installed.\n` +
+            'Start one (Debian/Ubuntu: `sudo apt-get install -y redis-server`; macOS: `brew install redis && redis-server`),\n' +
+            'or point REDIS_URL at one, then run `npm run demo` again.',
+        );
+        return 1;
+      }
+      ownRedis = started.child;
+      redisUrl = started.url;
+      say(`● No Redis at ${config.redisUrl}: started a private redis-server at ${redisUrl} for this run (no persistence; stopped at the end).`);
+    }
+
+    let stack: Stack | undefined;
+    try {
+      say(`● Starting the org emulator with ${accounts.toLocaleString('en')} Accounts, the web process and a worker process…`);
+      const t0 = performance.now();
+      stack = await startStack({ redisUrl, accounts, env: { REALTIME_WINDOW_MS: '250' } });
+      const s = stack;
+      say(`  org ${s.org.orgId} at ${s.org.url} · web on port ${s.web.port} · worker signed in as ${s.org.username} (JWT bearer) · ready in ${ms(performance.now() - t0)}`);
+
+      const changedAt = new Map<string, number>();
+      const writtenAt = new Map<string, number>();
+      let delivered = 0;
+      s.org.outbound.onDelivered((d) => {
+        if (!changedAt.has(d.recordId)) return;
+        delivered += 1;
+        if (delivered === changedAt.size) {
+          say(`  ↳ outbound message acked by the web process ${ms(d.deliveredAt - d.changeAt)} after the change: ${delivered} notifications stored in Redis`);
+        }
+      });
+      s.org.state.store.onChange((c) => {
+        if (c.username === s.org.username && changedAt.has(c.id) && !writtenAt.has(c.id)) writtenAt.set(c.id, c.at);
+      });
+      for (const w of s.workers) {
+        w.onLine((record) => {
+          if (record.msg === 'real-time batch done') {
+            say(`  ↳ worker batch: ${record.accounts} Accounts read with one SOQL query, scored, ${record.written} written with one sObject Collections update (${record.unchanged} unchanged, ${record.failed} failed)`);
+          }
+        });
+      }
+
+      const callsBefore = s.org.state.counters.snapshot().total;
+      // Prefer customers on longer contracts: moving them to month-to-month shows the score react.
+      const list = (await (await fetch(`${s.org.url}/__admin/accounts?offset=0&limit=${Math.min(accounts, changes * 20)}`)).json()) as { ids: string[] };
+      const candidates = await Promise.all(list.ids.map(async (id) => ({ id, fields: ((await s.account(id)) as { fields: Record<string, unknown> }).fields })));
+      candidates.sort((a, b) => Number(a.fields.Contract_Type__c === 'Month-to-month') - Number(b.fields.Contract_Type__c === 'Month-to-month'));
+      say(`\n● A user (${s.org.adminUsername}) edits ${changes} Accounts: month-to-month contracts, higher monthly charges.`);
+      const records = [];
+      for (const { id, fields } of candidates.slice(0, changes)) {
+        const charges = Math.round(((Number(fields.Monthly_Charges__c) || 50) + 10.5) * 100) / 100;
+        say(`  ${id}  ${String(fields.Name ?? '').padEnd(28)} Contract ${String(fields.Contract_Type__c)} → Month-to-month, Monthly charges ${String(fields.Monthly_Charges__c)} → ${charges}`);
+        records.push({ id, Contract_Type__c: 'Month-to-month', Monthly_Charges__c: charges });
+      }
+      const changeTime = Date.now();
+      for (const r of records) changedAt.set(r.id, changeTime);
+      await s.change(records);
+      say('  Salesforce (the emulator) sends an outbound message to the web process, which stores the notifications in Redis and only then acks.');
+
+      const deadline = Date.now() + 30_000;
+      while (writtenAt.size < records.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (writtenAt.size < records.length) {
+        console.error(`churn-worker demo: only ${writtenAt.size} of ${records.length} Accounts were written back within 30 s.\nWorker log:\n${s.workers[0]!.output().split('\n').slice(-20).join('\n')}`);
+        return 1;
+      }
+
+      say('\n● Written back (read from the org):');
+      for (const r of records) {
+        const { fields } = (await s.account(r.id)) as { fields: Record<string, unknown> };
+        say(`  ${r.id}  score ${String(fields[OUTPUT.score]).padStart(6)}  risk ${String(fields[OUTPUT.risk]).padEnd(6)}  after ${ms(writtenAt.get(r.id)! - changedAt.get(r.id)!)}`);
+        say(`      reasons: ${String(fields[OUTPUT.factors])}`);
+      }
+      // Give a loop the chance to show itself: the write-backs are the integration user's and must not trigger.
+      await new Promise((r) => setTimeout(r, 1_000));
+      const stats = s.org.outbound.stats();
+      const calls = s.org.state.counters.snapshot();
+      const latencies = records.map((r) => writtenAt.get(r.id)! - changedAt.get(r.id)!).sort((a, b) => a - b);
+      say('\n● Summary');
+      say(`  ${records.length} Accounts changed → ${stats.messagesDelivered} outbound message(s), ${stats.delivered} notification(s) delivered, ${stats.triggered} triggered in all`);
+      say(`  the write-backs triggered nothing: the Flow rule skips the integration user and output-only changes (no loop)`);
+      say(`  change → written back: median ${ms(latencies[Math.floor(latencies.length / 2)]!)}, slowest ${ms(latencies[latencies.length - 1]!)}`);
+      say(`  Salesforce API calls used: ${calls.total - callsBefore} (${Object.entries(calls.byKind).map(([k, v]) => `${k} ${v}`).join(', ')} since start-up)`);
+      return 0;
+    } finally {
+      await stack?.stop();
+      if (ownRedis) {
+        ownRedis.kill('SIGTERM');
+        await once(ownRedis, 'exit');
+      }
+    }
+  },
+};
