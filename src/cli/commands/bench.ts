@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   scoring: async () => (await import('../bench/scoring.js')).benchmark,
   webhook: async () => (await import('../bench/webhook.js')).benchmark,
   predict: async () => (await import('../bench/predict.js')).benchmark,
+  realtime: async () => (await import('../bench/realtime.js')).benchmark,
 };
 
 function list(): string {
