@@ -50,6 +50,7 @@ const envSchema = z.object({
   REALTIME_MAX_BATCH: z.coerce.number().int().min(1).max(200, 'at most 200 (one sObject Collections call)').default(200),
   REALTIME_CONCURRENCY: positiveInt.default(4),
   REALTIME_MAX_ATTEMPTS: positiveInt.default(8),
+  REALTIME_RETRY_BASE_MS: positiveInt.default(1_000),
   WORKER_LOCK_DURATION_MS: positiveInt.default(30_000),
   SF_LIMIT_PAUSE_MS: positiveInt.default(60_000),
   OUTBOUND_PATH: z.string().regex(/^\/[\w\-./]*$/, 'a URL path starting with /').default('/salesforce/outbound/account'),
@@ -134,6 +135,8 @@ export interface Config {
     readonly concurrency: number;
     /** Tries for a record Salesforce could not lock before it is recorded as failed. */
     readonly maxAttempts: number;
+    /** First back-off before a locked record is tried again; doubled per try. */
+    readonly retryBaseMs: number;
     /** How long the queue waits when the org is out of API calls before trying again. */
     readonly limitPauseMs: number;
   };
@@ -329,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       maxBatch: e.REALTIME_MAX_BATCH,
       concurrency: e.REALTIME_CONCURRENCY,
       maxAttempts: e.REALTIME_MAX_ATTEMPTS,
+      retryBaseMs: e.REALTIME_RETRY_BASE_MS,
       limitPauseMs: e.SF_LIMIT_PAUSE_MS,
     }),
     outbound: Object.freeze({

@@ -27,6 +27,8 @@ export interface RealtimeWorkerOptions {
   lockDurationMs: number;
   /** How long the queue pauses when the org is out of API calls. @defaultValue 60000 */
   limitPauseMs?: number;
+  /** First back-off for records Salesforce could not lock, doubled per try (capped at 60 s). @defaultValue 1000 */
+  retryBaseMs?: number;
   logger: Logger;
   /** Called after each batch, for metrics, the demo's narration and benchmarks. */
   onBatch?: (outcome: BatchOutcome, data: RealtimeJobData) => void;
@@ -44,8 +46,8 @@ export function realtimeQueue(connection: Redis, prefix: string): Queue<Realtime
   return new Queue<RealtimeJobData>(QUEUES.realtime, { connection, prefix, defaultJobOptions: REALTIME_JOB_OPTIONS });
 }
 
-function retryDelayMs(attempt: number): number {
-  return Math.min(1_000 * 2 ** (attempt - 1), 60_000) + Math.floor(Math.random() * 250);
+function retryDelayMs(attempt: number, baseMs: number): number {
+  return Math.min(baseMs * 2 ** (attempt - 1), 60_000) + Math.floor(Math.random() * (baseMs / 4));
 }
 
 export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: Worker<RealtimeJobData>; queue: Queue<RealtimeJobData> } {
@@ -84,7 +86,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
         );
       } else {
         const accountIds = outcome.retry.map((r) => r.id);
-        await queue.add('rescore', { accountIds, receivedAt: data.receivedAt, attempt: data.attempt + 1 }, { delay: retryDelayMs(data.attempt) });
+        await queue.add('rescore', { accountIds, receivedAt: data.receivedAt, attempt: data.attempt + 1 }, { delay: retryDelayMs(data.attempt, options.retryBaseMs ?? 1_000) });
       }
     }
     log.info(

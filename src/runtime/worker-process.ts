@@ -47,6 +47,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     concurrency: config.realtime.concurrency,
     maxAttempts: config.realtime.maxAttempts,
     limitPauseMs: config.realtime.limitPauseMs,
+    retryBaseMs: config.realtime.retryBaseMs,
     lockDurationMs: config.queue.lockDurationMs,
     logger: logger.child({ module: 'realtime' }),
     onBatch: options.onBatch,

@@ -4,7 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTPUT } from '../../src/core/account-fields.js';
+import { Redis } from 'ioredis';
 import { startStack, type Stack } from '../../src/cli/stack.js';
+import { FailureLog } from '../../src/queue/failures.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -50,7 +52,7 @@ describe('real-time scoring, end to end', () => {
       redisUrl: REDIS_URL,
       accounts: 1_000,
       emulator: { outboundBatchMs: 20, outboundRetryBaseMs: 200 },
-      env: { REALTIME_WINDOW_MS: '100', WORKER_LOCK_DURATION_MS: '3000', SF_LIMIT_PAUSE_MS: '500' },
+      env: { REALTIME_WINDOW_MS: '100', WORKER_LOCK_DURATION_MS: '3000', SF_LIMIT_PAUSE_MS: '500', REALTIME_RETRY_BASE_MS: '100' },
     });
     writes = watchWrites(stack);
   }, 90_000);
@@ -105,6 +107,43 @@ describe('real-time scoring, end to end', () => {
     expect(ids.some((id) => writes.has(id))).toBe(false);
     await fetch(`${stack.org.url}/__admin/counters/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiUsage: true }) });
     await until(() => ids.every((id) => writes.get(id) === 1), 20_000, 'write-backs once the allowance is back');
+  });
+
+  it('when Salesforce cannot lock some records, then they are retried with back-off until written', async () => {
+    const ids = await accountIds(stack, 200, 20);
+    // The user's own edit must go through; only the worker's write-backs meet the locks.
+    stack.org.outbound.pause();
+    await bump(stack, ids);
+    await fetch(`${stack.org.url}/__admin/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lockRate: 0.4 }) });
+    stack.org.outbound.resume();
+    try {
+      await until(() => ids.every((id) => writes.get(id) === 1), 30_000, 'every locked record written on a later try');
+    } finally {
+      await fetch(`${stack.org.url}/__admin/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lockRate: 0 }) });
+    }
+  }, 40_000);
+
+  it('when a validation rule refuses a record, then it is recorded with its reason and not retried', async () => {
+    const ids = await accountIds(stack, 300, 2);
+    // The rule is armed after the user's edit, so only the worker's write-back meets it.
+    stack.org.outbound.pause();
+    await bump(stack, ids);
+    await fetch(`${stack.org.url}/__admin/validation-rules`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: [ids[0]], message: 'Scores are frozen for key accounts' }) });
+    stack.org.outbound.resume();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const failures = new FailureLog(redis, stack.queuePrefix);
+      await until(() => writes.get(ids[1]!) === 1, 20_000, 'the other record written');
+      let recorded: Awaited<ReturnType<FailureLog['recent']>> = [];
+      await until(async () => (recorded = await failures.recent()).some((f) => f.id === ids[0]), 10_000, 'the failure recorded');
+      expect(recorded.find((f) => f.id === ids[0])).toMatchObject({ code: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', source: 'realtime', message: expect.stringContaining('frozen') });
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect((await failures.recent()).filter((f) => f.id === ids[0])).toHaveLength(1);
+      expect(writes.has(ids[0]!)).toBe(false);
+    } finally {
+      redis.disconnect();
+      await fetch(`${stack.org.url}/__admin/validation-rules`, { method: 'DELETE' });
+    }
   });
 
   it('when the worker is killed in the middle of a batch, then a new worker finishes it and every Account is written once', async () => {
