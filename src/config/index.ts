@@ -146,7 +146,8 @@ export interface Config {
   readonly predict?: {
     /** Certificates' public keys that may sign tokens (several during a rotation). */
     readonly publicKeys: readonly KeyObject[];
-    readonly issuer: string;
+    /** Accepted `iss` values: an org id is accepted in its 15- and 18-character forms. */
+    readonly issuer: readonly string[];
     readonly audience: string;
   };
   /** Present when the process was asked to need it (`need: ['salesforce']`) or every variable is set. */
@@ -289,7 +290,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
 
   const publicKeys = readPublicKeys(e);
   if (publicKeys && !e.PREDICT_JWT_ISSUER) fail('PREDICT_JWT_ISSUER', 'is required with PREDICT_JWT_PUBLIC_KEYS (the iss claim Salesforce puts in its tokens)');
-  const predict = publicKeys ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: e.PREDICT_JWT_ISSUER!, audience: e.PREDICT_JWT_AUDIENCE }) : undefined;
+  const issuer = e.PREDICT_JWT_ISSUER!;
+  // Salesforce may render {!$Organization.Id} with 15 or 18 characters; both name the same org.
+  const issuers = /^00D[a-zA-Z0-9]{15}$/.test(issuer ?? '') ? [issuer, issuer.slice(0, 15)] : [issuer];
+  const predict = publicKeys ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: Object.freeze(issuers), audience: e.PREDICT_JWT_AUDIENCE }) : undefined;
 
   if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     fail(e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD', 'must be set together with its pair (ADMIN_USER and ADMIN_PASSWORD), or neither');

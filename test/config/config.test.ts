@@ -76,3 +76,23 @@ describe('configuration', () => {
     expect(defaultAudience('http://127.0.0.1:8787')).toBe('http://127.0.0.1:8787');
   });
 });
+
+describe('prediction API token settings', () => {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+  it('when keys and an org-id issuer are set, then both id forms are accepted as issuer', () => {
+    const config = loadConfig({ PREDICT_JWT_PUBLIC_KEYS: spki.replace(/\n/g, '\\n'), PREDICT_JWT_ISSUER: '00D5g000001AbCdEAF' });
+    expect(config.predict?.issuer).toEqual(['00D5g000001AbCdEAF', '00D5g000001AbCd']);
+    expect(config.predict?.audience).toBe('churn-prediction-api');
+    expect(config.predict?.publicKeys).toHaveLength(1);
+  });
+
+  it('when keys are set without an issuer, then the error names PREDICT_JWT_ISSUER', () => {
+    expect(() => loadConfig({ PREDICT_JWT_PUBLIC_KEYS: spki })).toThrow(/PREDICT_JWT_ISSUER/);
+  });
+
+  it('when the keys are not PEM, then the error names the variable', () => {
+    expect(() => loadConfig({ PREDICT_JWT_PUBLIC_KEYS: 'nope', PREDICT_JWT_ISSUER: 'x' })).toThrow(/PREDICT_JWT_PUBLIC_KEYS.*PEM/);
+  });
+});

@@ -9,7 +9,8 @@ import jwt from 'jsonwebtoken';
 
 export interface TokenCheck {
   publicKeys: readonly KeyObject[];
-  issuer: string;
+  /** Accepted `iss` values. */
+  issuer: string | readonly string[];
   audience: string;
 }
 
@@ -24,7 +25,7 @@ export function verifyBearer(header: string | undefined, check: TokenCheck): { o
     try {
       const claims = jwt.verify(match[1]!, key, {
         algorithms: ['RS256'],
-        issuer: check.issuer,
+        issuer: typeof check.issuer === 'string' ? check.issuer : ([...check.issuer] as [string, ...string[]]),
         audience: check.audience,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }) as jwt.JwtPayload;
