@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'salesforce/**', 'coverage/**', '.emulator/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'salesforce/**', 'coverage/**', '.emulator/**', 'tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

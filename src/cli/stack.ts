@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { childEnv } from '../config/index.js';
+import { deleteKeysWithPrefix } from '../queue/redis.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator/index.js';
 import { startChild, type ChildServer } from './children.js';
 
@@ -37,20 +38,6 @@ export interface Stack {
   change(records: Array<Record<string, unknown> & { id: string }>): Promise<void>;
   account(id: string): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -104,7 +91,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           org.outbound.pause();
           await Promise.all(children.map((c) => c.stop()));
           await org.close();
-          await deleteKeys(options.redisUrl, queuePrefix);
+          const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
+          await deleteKeysWithPrefix(redis, queuePrefix).finally(() => redis.disconnect());
         })();
         return stopped;
       },

@@ -23,3 +23,13 @@ export function redisOptions(url: string, role: RedisRole): RedisOptions {
 export function createRedis(url: string, role: RedisRole): Redis {
   return new Redis(url, redisOptions(url, role));
 }
+
+/** Removes every key under `prefix` (a test run's or a benchmark's own queues), in batches. */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

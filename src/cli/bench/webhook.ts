@@ -13,6 +13,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { childEnv, loadConfig } from '../../config/index.js';
 import { ACK_BODY } from '../../http/outbound/soap.js';
+import { deleteKeysWithPrefix } from '../../queue/redis.js';
 import type { Benchmark } from '../commands/bench.js';
 import { load, startChild } from './http-load.js';
 
@@ -38,15 +39,6 @@ function envelope(counter: number, size: number, run: string): string {
     `<notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>${ORG}</OrganizationId><ActionId>04k000000000001AAA</ActionId><SessionId xsi:nil="true"/>` +
     `<EnterpriseUrl>https://x.my.salesforce.com/services/Soap/c/66.0/00D000000000001</EnterpriseUrl><PartnerUrl>https://x.my.salesforce.com/services/Soap/u/66.0/00D000000000001</PartnerUrl>${items}</notifications></soapenv:Body></soapenv:Envelope>`
   );
-}
-
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 export const benchmark: Benchmark = {
@@ -117,7 +109,7 @@ export const benchmark: Benchmark = {
     } finally {
       await web.stop();
       bareServer.close();
-      await deletePrefix(redis, prefix);
+      await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
     }
   },
