@@ -1,6 +1,8 @@
 /** Every endpoint module, registered in this order. Add a module here to add an endpoint. */
 import type { RouteModule } from '../http/context.js';
 import { registerAdmin } from './admin.js';
+import { registerBulkIngest } from './bulk-ingest.js';
+import { registerBulkQuery } from './bulk-query.js';
 import { registerCollections } from './collections.js';
 import { registerDescribe } from './describe.js';
 import { registerLimits } from './limits.js';
@@ -16,6 +18,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   registerQuery,
   registerCollections,
   registerDescribe,
+  registerBulkQuery,
+  registerBulkIngest,
   registerAdmin,
   registerOutbound,
 ];

@@ -1,0 +1,152 @@
+/**
+ * Bulk API 2.0 jobs of the emulated org: query jobs (a snapshot of matching rows, rendered as CSV
+ * page by page on demand) and ingest jobs (the uploaded CSV kept as bytes, processed in slices
+ * through the store's one write path). Kept beside the org state in a WeakMap so the shared
+ * EmulatorState needs no Bulk fields.
+ *
+ * States: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/bulk_api_2_job_states.htm
+ */
+import { base62, to18 } from '../ids.js';
+import type { EmulatedField } from '../schema.js';
+import type { EmulatorState } from '../state.js';
+import type { OrgUser } from '../auth/tokens.js';
+
+export type QueryState = 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+export type IngestState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+
+export interface QueryJob {
+  kind: 'query';
+  id: string;
+  operation: 'query' | 'queryAll';
+  query: string;
+  fields: EmulatedField[];
+  /** Matching rows, fixed when the job runs (values are rendered when a page is read). */
+  rows?: Int32Array;
+  state: QueryState;
+  errorMessage?: string;
+  apiVersion: string;
+  createdBy: OrgUser;
+  createdAt: number;
+  modifiedAt: number;
+  timers: NodeJS.Timeout[];
+}
+
+export interface FailedRecord {
+  id: string;
+  error: string;
+  values: string[];
+}
+
+export interface IngestJob {
+  kind: 'ingest';
+  id: string;
+  object: string;
+  operation: 'update';
+  lineEnding: 'LF' | 'CRLF';
+  state: IngestState;
+  errorMessage?: string;
+  apiVersion: string;
+  createdBy: OrgUser;
+  createdAt: number;
+  modifiedAt: number;
+  /** The uploaded CSV (at most one upload per job). */
+  data?: Buffer;
+  header?: string[];
+  processed: number;
+  failedCount: number;
+  /** Rows written successfully; results re-render their current values. */
+  succeeded: number[];
+  failed: FailedRecord[];
+  /** Records never processed because the job failed or was aborted. */
+  unprocessed: string[][];
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export type BulkJob = QueryJob | IngestJob;
+
+/** Knobs the admin API changes at run time (tests and benchmarks). */
+export interface BulkSettings {
+  /** Delay before a query job starts, then its run time per 1,000,000 rows. */
+  queryStartMs: number;
+  queryMsPerMillionRows: number;
+  /** Ingest records processed per event-loop slice. */
+  ingestSlice: number;
+  /** Pause between two slices (tests slow processing down to act while a job runs). */
+  ingestSliceDelayMs: number;
+  /** Largest upload accepted (Salesforce: 150 MB of base64-encoded content). */
+  maxUploadBytes: number;
+  /** Default `maxRecords` of a results page when the client gives none. */
+  defaultPageRecords: number;
+  /** The next query job fails with this message. */
+  failNextQuery?: string;
+  /** The next ingest job fails with this message after processing `afterRecords` records. */
+  failNextIngest?: { message: string; afterRecords: number };
+}
+
+export const DEFAULT_BULK_SETTINGS: BulkSettings = {
+  queryStartMs: 50,
+  queryMsPerMillionRows: 500,
+  ingestSlice: 5_000,
+  ingestSliceDelayMs: 0,
+  maxUploadBytes: 150 * 1024 * 1024,
+  defaultPageRecords: 100_000,
+};
+
+export class BulkJobs {
+  readonly jobs = new Map<string, BulkJob>();
+  settings: BulkSettings = { ...DEFAULT_BULK_SETTINGS };
+  private counter = 0;
+
+  constructor(private readonly state: EmulatorState) {}
+
+  /** Job ids are 18-character `750…` ids, as Salesforce's AsyncApexJob-like job records. */
+  nextId(): string {
+    return to18(`750${this.state.instance}0${base62(++this.counter, 9)}`);
+  }
+
+  get(id: string): BulkJob | undefined {
+    if (id.length !== 15 && id.length !== 18) return undefined;
+    return this.jobs.get(id) ?? [...this.jobs.values()].find((j) => j.id.slice(0, 15) === id.slice(0, 15));
+  }
+
+  delete(id: string): void {
+    const job = this.jobs.get(id);
+    if (job?.kind === 'query') for (const t of job.timers) clearTimeout(t);
+    this.jobs.delete(id);
+  }
+}
+
+const registry = new WeakMap<EmulatorState, BulkJobs>();
+
+export function bulkOf(state: EmulatorState): BulkJobs {
+  let jobs = registry.get(state);
+  if (!jobs) {
+    jobs = new BulkJobs(state);
+    registry.set(state, jobs);
+  }
+  return jobs;
+}
+
+/** CSV of Bulk API 2.0 results: every value in double quotes, nulls empty. */
+export function csvCell(value: string | number | boolean | null): string {
+  if (value === null) return '';
+  const s = String(value);
+  return `"${s.includes('"') ? s.replace(/"/g, '""') : s}"`;
+}
+
+/** Datetimes in Bulk CSV: `2026-01-01T00:00:00.000Z`. */
+export function bulkValue(field: EmulatedField, value: string | number | boolean | null): string | number | boolean | null {
+  if (value !== null && field.storage === 'datetime') return new Date(value as number).toISOString();
+  return value;
+}
+
+/** Locators are opaque to clients; Salesforce's look like base64 of a number, so do these. */
+export function encodeLocator(offset: number): string {
+  return Buffer.from(String(offset)).toString('base64url');
+}
+
+export function decodeLocator(locator: string): number | undefined {
+  const n = Number(Buffer.from(locator, 'base64url').toString());
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}

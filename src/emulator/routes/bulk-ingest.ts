@@ -1,0 +1,320 @@
+/**
+ * Bulk API 2.0 ingest jobs, `update` on Account (api_asynch `create_job.htm`, `upload_job_data.htm`,
+ * `close_job.htm`, `get_job_info.htm`, `get_job_successful_results.htm`,
+ * `get_job_failed_results.htm`, `get_job_unprocessed_results.htm`):
+ * - `POST /jobs/ingest {object, operation: "update", contentType: "CSV", lineEnding}` → state Open;
+ * - `PUT /jobs/ingest/{id}/batches` text/csv, once, at most 150 MB (`maxUploadBytes`);
+ * - `PATCH /jobs/ingest/{id} {state: "UploadComplete" | "Aborted"}`;
+ * - processing runs on its own, a slice of records per event-loop turn, through `updateAccounts`
+ *   (the store's one write path) as the user who created the job, so change events name the
+ *   integration user and injected lock faults apply;
+ * - `GET /jobs/ingest/{id}` (numberRecordsProcessed/Failed), `successfulResults`, `failedResults`
+ *   (`sf__Error` = `CODE:message:fields`, `--` for no fields), `unprocessedrecords`; `DELETE`.
+ * Also the test-only `GET`/`PUT /__admin/bulk` (settings and fault injection) and `GET /__admin/bulk/jobs`.
+ * In CSV, an empty cell leaves the field unchanged and `#N/A` sets it to null, as in Salesforce.
+ */
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'csv-parse';
+import type { Request, Response } from 'express';
+import { ApiError } from '../http/errors.js';
+import { apiLocals, type RouteModule } from '../http/context.js';
+import type { EmulatorState } from '../state.js';
+import { RequestError, updateAccounts, type RecordInput } from '../writes.js';
+import { bulkOf, bulkValue, csvCell, type BulkSettings, type IngestJob } from '../bulk/jobs.js';
+import { findJob, queryJobInfo } from './bulk-query.js';
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+const TERMINAL = new Set(['JobComplete', 'Failed', 'Aborted']);
+/** A function, so TypeScript does not narrow away an abort that arrives while processing awaits. */
+const isAborted = (job: IngestJob) => job.state === 'Aborted';
+
+function ingestJobInfo(job: IngestJob, full: boolean): Record<string, unknown> {
+  return {
+    id: job.id,
+    operation: job.operation,
+    object: job.object,
+    createdById: job.createdBy.id,
+    createdDate: iso(job.createdAt),
+    systemModstamp: iso(job.modifiedAt),
+    state: job.state,
+    concurrencyMode: 'Parallel',
+    contentType: 'CSV',
+    apiVersion: Number(job.apiVersion),
+    ...(job.state === 'Open' ? { contentUrl: `services/data/v${job.apiVersion}/jobs/ingest/${job.id}/batches` } : {}),
+    lineEnding: job.lineEnding,
+    columnDelimiter: 'COMMA',
+    ...(full
+      ? {
+          jobType: 'V2Ingest',
+          numberRecordsProcessed: job.processed,
+          numberRecordsFailed: job.failedCount,
+          retries: 0,
+          totalProcessingTime: job.startedAt ? (job.finishedAt ?? Date.now()) - job.startedAt : 0,
+          apiActiveProcessingTime: job.startedAt ? (job.finishedAt ?? Date.now()) - job.startedAt : 0,
+          apexProcessingTime: 0,
+          ...(job.errorMessage ? { errorMessage: job.errorMessage } : {}),
+        }
+      : {}),
+  };
+}
+
+async function readBody(req: Request, limit: number): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) tooLarge = true;
+    if (!tooLarge) chunks.push(chunk);
+  }
+  return tooLarge ? 'too-large' : Buffer.concat(chunks);
+}
+
+function toRecord(header: string[], values: string[]): RecordInput {
+  const record: RecordInput = {};
+  header.forEach((name, i) => {
+    const v = values[i] ?? '';
+    if (v === '') return;
+    record[name] = v === '#N/A' ? null : v;
+  });
+  return record;
+}
+
+async function processJob(state: EmulatorState, job: IngestJob): Promise<void> {
+  const settings = bulkOf(state).settings;
+  const failure = settings.failNextIngest;
+  if (failure) settings.failNextIngest = undefined;
+  job.state = 'InProgress';
+  job.startedAt = state.now();
+  job.modifiedAt = job.startedAt;
+  const parser = Readable.from([job.data ?? Buffer.alloc(0)]).pipe(parse({ bom: true, relax_column_count: true }));
+  let header: string[] | undefined;
+  let batch: string[][] = [];
+  let failedAfter: string | undefined;
+
+  const apply = async (records: string[][]) => {
+    if (failure && job.processed + records.length > failure.afterRecords) {
+      const fit = Math.max(0, failure.afterRecords - job.processed);
+      if (fit > 0) await apply(records.slice(0, fit));
+      job.unprocessed.push(...records.slice(fit));
+      failedAfter = failure.message;
+      return;
+    }
+    const inputs = records.map((r) => toRecord(header!, r));
+    const results = updateAccounts(state, inputs, { allOrNone: false, user: job.createdBy });
+    results.forEach((result, i) => {
+      job.processed += 1;
+      if (result.success) {
+        const found = state.store.locate(inputs[i]!.Id ?? inputs[i]!.id);
+        if (found.kind === 'found') job.succeeded.push(found.row);
+      } else {
+        job.failedCount += 1;
+        const e = result.errors[0]!;
+        job.failed.push({ id: result.id ?? '', error: `${e.statusCode}:${e.message}:${e.fields.length ? e.fields.join(',') : '--'}`, values: records[i]! });
+      }
+    });
+    if (settings.ingestSliceDelayMs > 0) await sleep(settings.ingestSliceDelayMs);
+    else await nextTurn();
+  };
+
+  try {
+    for await (const values of parser as AsyncIterable<string[]>) {
+      if (!header) {
+        header = values;
+        if (!header.some((h) => h.toLowerCase() === 'id')) throw new RequestError('INVALIDBATCH', 'InvalidBatch : Field name not found : Id');
+        for (const h of header) if (h.toLowerCase() !== 'id' && !state.field(h)) throw new RequestError('INVALIDBATCH', `InvalidBatch : Field name not found : ${h}`);
+        continue;
+      }
+      if (failedAfter !== undefined) {
+        job.unprocessed.push(values);
+        continue;
+      }
+      batch.push(values);
+      if (batch.length >= settings.ingestSlice) {
+        await apply(batch);
+        batch = [];
+        if (isAborted(job)) break;
+      }
+    }
+    if (batch.length > 0 && failedAfter === undefined && !isAborted(job)) await apply(batch);
+  } catch (error) {
+    failedAfter = error instanceof RequestError ? error.message : error instanceof Error ? error.message : String(error);
+  }
+  state.limits.bulkApiBatchesUsed += Math.max(1, Math.ceil(job.processed / 10_000));
+  job.finishedAt = state.now();
+  job.modifiedAt = job.finishedAt;
+  job.data = undefined;
+  if (isAborted(job)) return;
+  if (failedAfter !== undefined) {
+    job.state = 'Failed';
+    job.errorMessage = failedAfter;
+  } else {
+    job.state = 'JobComplete';
+  }
+}
+
+async function streamCsv(res: Response, header: string[], lines: Iterable<string>): Promise<void> {
+  res.status(200).set('Content-Type', 'text/csv');
+  let text = `${header.map((h) => csvCell(h)).join(',')}\n`;
+  for (const line of lines) {
+    text += `${line}\n`;
+    if (text.length > 1 << 20) {
+      if (!res.write(text)) await new Promise<void>((resolve) => res.once('drain', resolve));
+      text = '';
+    }
+  }
+  res.end(text);
+}
+
+function* successLines(state: EmulatorState, job: IngestJob): Iterable<string> {
+  const fields = job.header!.map((h) => (h.toLowerCase() === 'id' ? undefined : state.field(h)));
+  for (const row of job.succeeded) {
+    const id = state.store.idOf(row);
+    const cells = [csvCell(id), csvCell('false')];
+    fields.forEach((f) => cells.push(f ? csvCell(bulkValue(f, state.store.get(row, f))) : csvCell(id)));
+    yield cells.join(',');
+  }
+}
+
+function resultsReady(job: IngestJob): void {
+  if (!TERMINAL.has(job.state)) {
+    throw new ApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is ${job.state}; results are available once processing has finished.`);
+  }
+}
+
+export const registerBulkIngest: RouteModule = ({ api, admin, state, metered }) => {
+  const jobs = bulkOf(state);
+
+  api.post('/jobs/ingest', metered('bulkIngestCreate'), (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof b.object !== 'string' || b.object.toLowerCase() !== 'account') {
+      throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Unable to find object: ${String(b.object)}`);
+    }
+    if (b.operation !== 'update') throw new ApiError(400, 'INVALIDJOB', `InvalidJob : The emulator supports operation "update" only, not ${String(b.operation)}`);
+    if (b.contentType !== undefined && b.contentType !== 'CSV') throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid content type: ${String(b.contentType)}`);
+    if (b.columnDelimiter !== undefined && b.columnDelimiter !== 'COMMA') throw new ApiError(400, 'INVALIDJOB', 'InvalidJob : the emulator supports columnDelimiter COMMA only');
+    const lineEnding = b.lineEnding ?? 'LF';
+    if (lineEnding !== 'LF' && lineEnding !== 'CRLF') throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid line ending: ${String(lineEnding)}`);
+    const { session, apiVersion } = apiLocals(res);
+    const now = state.now();
+    const job: IngestJob = {
+      kind: 'ingest',
+      id: jobs.nextId(),
+      object: 'Account',
+      operation: 'update',
+      lineEnding,
+      state: 'Open',
+      apiVersion,
+      createdBy: session.user,
+      createdAt: now,
+      modifiedAt: now,
+      processed: 0,
+      failedCount: 0,
+      succeeded: [],
+      failed: [],
+      unprocessed: [],
+    };
+    jobs.jobs.set(job.id, job);
+    res.status(200).json(ingestJobInfo(job, false));
+  });
+
+  api.put('/jobs/ingest/:jobId/batches', metered('bulkIngestUpload'), async (req, res) => {
+    const job = findJob(state, req, res, 'ingest');
+    if (!/^text\/csv\b/i.test(req.get('content-type') ?? '')) {
+      throw new ApiError(400, 'INVALIDCONTENTTYPE', 'Content-Type must be text/csv for ingest job data.');
+    }
+    if (job.state !== 'Open' || job.data !== undefined) {
+      // Drain the body so the client sees the answer rather than a reset connection.
+      req.resume();
+      throw new ApiError(409, 'INVALIDJOBSTATE', `Job ${job.id} is ${job.state === 'Open' ? 'already holding its data (one upload per job)' : job.state}; data can be uploaded once, while it is Open.`);
+    }
+    const body = await readBody(req, jobs.settings.maxUploadBytes);
+    if (body === 'too-large') {
+      throw new ApiError(413, 'REQUEST_ENTITY_TOO_LARGE', `Job data exceeds the maximum of ${jobs.settings.maxUploadBytes} bytes per upload; split it into several jobs.`);
+    }
+    job.data = body;
+    const firstLine = body.subarray(0, Math.min(body.length, 64 * 1024)).toString('utf8').split(/\r?\n/, 1)[0] ?? '';
+    job.header = firstLine.replace(/^\uFEFF/, '').split(',').map((h) => h.replace(/^"|"$/g, ''));
+    job.modifiedAt = state.now();
+    res.status(201).end();
+  });
+
+  api.patch('/jobs/ingest/:jobId', metered('bulkIngestClose'), (req, res) => {
+    const job = findJob(state, req, res, 'ingest');
+    const wanted = (req.body as { state?: unknown } | undefined)?.state;
+    if (wanted === 'UploadComplete') {
+      if (job.state !== 'Open') throw new ApiError(409, 'INVALIDJOBSTATE', `Job ${job.id} is ${job.state}; only an Open job can be closed.`);
+      job.state = 'UploadComplete';
+      job.modifiedAt = state.now();
+      if (job.data === undefined) {
+        job.state = 'Failed';
+        job.errorMessage = 'InvalidBatch : No data was uploaded for this job.';
+      } else {
+        void processJob(state, job).catch((error: unknown) => {
+          job.state = 'Failed';
+          job.errorMessage = error instanceof Error ? error.message : String(error);
+        });
+      }
+    } else if (wanted === 'Aborted') {
+      if (TERMINAL.has(job.state)) throw new ApiError(409, 'INVALIDJOBSTATE', `Job ${job.id} is already ${job.state}.`);
+      job.state = 'Aborted';
+      job.modifiedAt = state.now();
+    } else {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Invalid state ${String(wanted)}: use UploadComplete or Aborted.`);
+    }
+    res.json(ingestJobInfo(job, false));
+  });
+
+  api.get('/jobs/ingest/:jobId', metered('bulkIngestInfo'), (req, res) => {
+    res.json(ingestJobInfo(findJob(state, req, res, 'ingest'), true));
+  });
+
+  api.get('/jobs/ingest/:jobId/successfulResults', metered('bulkIngestResults'), async (req, res) => {
+    const job = findJob(state, req, res, 'ingest');
+    resultsReady(job);
+    await streamCsv(res, ['sf__Id', 'sf__Created', ...(job.header ?? [])], job.header ? successLines(state, job) : []);
+  });
+
+  api.get('/jobs/ingest/:jobId/failedResults', metered('bulkIngestResults'), async (req, res) => {
+    const job = findJob(state, req, res, 'ingest');
+    resultsReady(job);
+    const lines = job.failed.map((f) => [csvCell(f.id), csvCell(f.error), ...f.values.map((v) => csvCell(v))].join(','));
+    await streamCsv(res, ['sf__Id', 'sf__Error', ...(job.header ?? [])], lines);
+  });
+
+  api.get('/jobs/ingest/:jobId/unprocessedrecords', metered('bulkIngestResults'), async (req, res) => {
+    const job = findJob(state, req, res, 'ingest');
+    resultsReady(job);
+    await streamCsv(res, job.header ?? [], job.unprocessed.map((values) => values.map((v) => csvCell(v)).join(',')));
+  });
+
+  api.delete('/jobs/ingest/:jobId', metered('bulkIngestDelete'), (req, res) => {
+    const job = findJob(state, req, res, 'ingest');
+    if (!TERMINAL.has(job.state)) throw new ApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is ${job.state}; abort it before deleting it.`);
+    jobs.delete(job.id);
+    res.status(204).end();
+  });
+
+  // Test-only: fault injection and timing of Bulk jobs.
+  admin.get('/bulk', (_req, res) => res.json(jobs.settings));
+  admin.put('/bulk', (req, res) => {
+    const b = (req.body ?? {}) as Partial<BulkSettings>;
+    const next = { ...jobs.settings };
+    for (const key of ['queryStartMs', 'queryMsPerMillionRows', 'ingestSlice', 'ingestSliceDelayMs', 'maxUploadBytes', 'defaultPageRecords'] as const) {
+      if (b[key] !== undefined) {
+        if (!(typeof b[key] === 'number' && b[key] >= 0)) return void res.status(400).json({ error: `${key} must be a number ≥ 0` });
+        next[key] = b[key];
+      }
+    }
+    if (b.failNextQuery !== undefined) next.failNextQuery = b.failNextQuery === null ? undefined : String(b.failNextQuery);
+    if (b.failNextIngest !== undefined) {
+      next.failNextIngest = b.failNextIngest === null ? undefined : { message: String(b.failNextIngest.message ?? 'InternalServerError'), afterRecords: Number(b.failNextIngest.afterRecords ?? 0) };
+    }
+    jobs.settings = next;
+    res.json(next);
+  });
+  admin.get('/bulk/jobs', (_req, res) => {
+    res.json([...jobs.jobs.values()].map((j) => (j.kind === 'query' ? { kind: j.kind, ...queryJobInfo(j, true) } : { kind: j.kind, ...ingestJobInfo(j, true) })));
+  });
+};

@@ -1,0 +1,216 @@
+/**
+ * Bulk API 2.0 query jobs (api_asynch `query_create_job.htm`, `query_get_one_job.htm`,
+ * `query_get_job_results.htm`):
+ * - `POST /jobs/query {operation: query|queryAll, query}` → job info, state UploadComplete;
+ * - the job runs on its own clock: InProgress, then JobComplete (or Failed);
+ * - `GET /jobs/query/{id}` job info; `GET /jobs/query/{id}/results?locator=&maxRecords=` one page
+ *   of CSV with `Sforce-Locator` (the literal `null` on the last page) and `Sforce-NumberOfRecords`;
+ * - `PATCH /jobs/query/{id} {state: Aborted}`, `DELETE /jobs/query/{id}`.
+ * Pages are rendered on demand from the columnar store, a slice of rows at a time, so a million
+ * Accounts never become one string. Every call is metered.
+ */
+import type { Request, Response } from 'express';
+import { ApiError } from '../http/errors.js';
+import { apiLocals, type RouteModule } from '../http/context.js';
+import { executeQuery } from '../soql/execute.js';
+import { SoqlError } from '../soql/errors.js';
+import { parseSoql } from '../soql/parser.js';
+import type { EmulatorState } from '../state.js';
+import { bulkOf, bulkValue, csvCell, decodeLocator, encodeLocator, type BulkJob, type IngestJob, type QueryJob } from '../bulk/jobs.js';
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+
+export function queryJobInfo(job: QueryJob, full: boolean): Record<string, unknown> {
+  return {
+    id: job.id,
+    operation: job.operation,
+    object: 'Account',
+    createdById: job.createdBy.id,
+    createdDate: iso(job.createdAt),
+    systemModstamp: iso(job.modifiedAt),
+    state: job.state,
+    concurrencyMode: 'Parallel',
+    contentType: 'CSV',
+    apiVersion: Number(job.apiVersion),
+    lineEnding: 'LF',
+    columnDelimiter: 'COMMA',
+    ...(full
+      ? {
+          jobType: 'V2Query',
+          numberRecordsProcessed: job.state === 'JobComplete' ? (job.rows?.length ?? 0) : 0,
+          retries: 0,
+          totalProcessingTime: job.state === 'JobComplete' ? Math.max(0, job.modifiedAt - job.createdAt) : 0,
+          ...(job.errorMessage ? { errorMessage: job.errorMessage } : {}),
+        }
+      : {}),
+  };
+}
+
+/** The job, checked against the caller's API version (Salesforce answers 409 for another version). */
+export function findJob(state: EmulatorState, req: Request, res: Response, kind: 'query'): QueryJob;
+export function findJob(state: EmulatorState, req: Request, res: Response, kind: 'ingest'): IngestJob;
+export function findJob(state: EmulatorState, req: Request, res: Response, kind: 'query' | 'ingest'): BulkJob {
+  const job = bulkOf(state).get(String(req.params.jobId));
+  if (!job || job.kind !== kind) throw new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+  const { apiVersion } = apiLocals(res);
+  if (job.apiVersion !== apiVersion) {
+    throw new ApiError(409, 'INVALIDJOBSTATE', `Job ${job.id} was created with API version ${job.apiVersion}; use the same version (v${job.apiVersion}) for this request.`);
+  }
+  return job;
+}
+
+function runJob(state: EmulatorState, job: QueryJob, parsed: ReturnType<typeof parseSoql>): void {
+  const settings = bulkOf(state).settings;
+  job.timers.push(
+    setTimeout(() => {
+      if (job.state !== 'UploadComplete') return;
+      job.state = 'InProgress';
+      job.modifiedAt = state.now();
+      const failure = settings.failNextQuery;
+      if (failure !== undefined) settings.failNextQuery = undefined;
+      let rows: Int32Array | undefined;
+      try {
+        rows = executeQuery(state.store, parsed, job.query).slice();
+      } catch (error) {
+        job.errorMessage = error instanceof Error ? error.message : String(error);
+      }
+      const runMs = Math.round(((rows?.length ?? 0) / 1_000_000) * settings.queryMsPerMillionRows);
+      job.timers.push(
+        setTimeout(() => {
+          if (job.state !== 'InProgress') return;
+          job.modifiedAt = state.now();
+          if (failure !== undefined || rows === undefined) {
+            job.state = 'Failed';
+            job.errorMessage = failure ?? job.errorMessage ?? 'InternalServerError';
+            return;
+          }
+          job.rows = rows;
+          job.state = 'JobComplete';
+          state.limits.bulkV2QueryFileStorageMBUsed += Math.ceil((rows.length * job.fields.length * 12) / 1e6);
+        }, runMs).unref(),
+      );
+    }, settings.queryStartMs).unref(),
+  );
+}
+
+/** Writes rows [from, to) of the job as CSV, a slice at a time, honouring back-pressure. */
+async function writePage(state: EmulatorState, res: Response, job: QueryJob, from: number, to: number): Promise<void> {
+  const { store } = state;
+  const rows = job.rows!;
+  const fields = job.fields;
+  res.write(`${fields.map((f) => csvCell(f.name)).join(',')}\n`);
+  const SLICE = 2_000;
+  for (let start = from; start < to; start += SLICE) {
+    const end = Math.min(to, start + SLICE);
+    let text = '';
+    for (let i = start; i < end; i++) {
+      const row = rows[i]!;
+      let line = '';
+      for (let k = 0; k < fields.length; k++) {
+        const f = fields[k]!;
+        if (k > 0) line += ',';
+        line += csvCell(bulkValue(f, store.get(row, f)));
+      }
+      text += `${line}\n`;
+    }
+    if (!res.write(text)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+      if (res.destroyed) return;
+    }
+  }
+  res.end();
+}
+
+export const registerBulkQuery: RouteModule = ({ api, state, metered }) => {
+  const jobs = bulkOf(state);
+
+  api.post('/jobs/query', metered('bulkQueryCreate'), (req, res) => {
+    const body = (req.body ?? {}) as { operation?: unknown; query?: unknown };
+    const operation = body.operation ?? 'query';
+    if (operation !== 'query' && operation !== 'queryAll') {
+      throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${String(operation)}`);
+    }
+    if (typeof body.query !== 'string' || body.query.trim() === '') throw new ApiError(400, 'INVALIDJOB', 'InvalidJob : query is required');
+    let parsed;
+    try {
+      parsed = parseSoql(body.query, (name) => state.field(name));
+    } catch (error) {
+      if (error instanceof SoqlError) throw new ApiError(400, error.errorCode, error.message);
+      throw error;
+    }
+    if (state.limits.bulkV2QueryJobsUsed >= state.limits.bulkV2QueryJobsMax) {
+      throw new ApiError(400, 'LIMIT_EXCEEDED', 'Max number of Bulk API 2.0 query jobs per 24 hours exceeded.');
+    }
+    state.limits.bulkV2QueryJobsUsed += 1;
+    const { session, apiVersion } = apiLocals(res);
+    const now = state.now();
+    const job: QueryJob = {
+      kind: 'query',
+      id: jobs.nextId(),
+      operation,
+      query: body.query,
+      fields: parsed.fields,
+      state: 'UploadComplete',
+      apiVersion,
+      createdBy: session.user,
+      createdAt: now,
+      modifiedAt: now,
+      timers: [],
+    };
+    jobs.jobs.set(job.id, job);
+    runJob(state, job, parsed);
+    res.status(200).json(queryJobInfo(job, false));
+  });
+
+  api.get('/jobs/query/:jobId', metered('bulkQueryInfo'), (req, res) => {
+    res.json(queryJobInfo(findJob(state, req, res, 'query'), true));
+  });
+
+  api.get('/jobs/query/:jobId/results', metered('bulkQueryResults'), async (req, res) => {
+    const job = findJob(state, req, res, 'query');
+    if (job.state !== 'JobComplete' || !job.rows) {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is in state ${job.state}; results are available once it is JobComplete.`);
+    }
+    const locatorParam = typeof req.query.locator === 'string' && req.query.locator !== '' ? req.query.locator : undefined;
+    const from = locatorParam === undefined ? 0 : decodeLocator(locatorParam);
+    if (from === undefined || from > job.rows.length) throw new ApiError(400, 'INVALID_LOCATOR', `Invalid locator: ${locatorParam}`);
+    const maxParam = req.query.maxRecords;
+    const max = maxParam === undefined ? jobs.settings.defaultPageRecords : Number(maxParam);
+    if (!Number.isInteger(max) || max < 1) throw new ApiError(400, 'INVALIDURL', `maxRecords must be a positive whole number, got ${String(maxParam)}`);
+    const to = Math.min(job.rows.length, from + max);
+    res.status(200);
+    res.set('Content-Type', 'text/csv');
+    res.set('Sforce-Locator', to >= job.rows.length ? 'null' : encodeLocator(to));
+    res.set('Sforce-NumberOfRecords', String(to - from));
+    await writePage(state, res, job, from, to);
+  });
+
+  api.patch('/jobs/query/:jobId', metered('bulkQueryAbort'), (req, res) => {
+    const job = findJob(state, req, res, 'query');
+    const wanted = (req.body as { state?: unknown } | undefined)?.state;
+    if (wanted !== 'Aborted') throw new ApiError(400, 'INVALIDJOBSTATE', `Query jobs can only be set to Aborted, not ${String(wanted)}.`);
+    if (job.state === 'JobComplete' || job.state === 'Failed' || job.state === 'Aborted') {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is already ${job.state}.`);
+    }
+    job.state = 'Aborted';
+    job.modifiedAt = state.now();
+    res.json(queryJobInfo(job, false));
+  });
+
+  api.delete('/jobs/query/:jobId', metered('bulkQueryDelete'), (req, res) => {
+    const job = findJob(state, req, res, 'query');
+    if (job.state === 'UploadComplete' || job.state === 'InProgress') {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is ${job.state}; abort it before deleting it.`);
+    }
+    jobs.delete(job.id);
+    res.status(204).end();
+  });
+};

@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import { admin, API, call, signIn, startOrg, type SfErrors } from './helpers.js';
+
+let org: RunningEmulator | undefined;
+afterEach(async () => {
+  await org?.close();
+  org = undefined;
+});
+
+async function raw(o: RunningEmulator, token: string, path: string, init: { method?: string; body?: string; contentType?: string } = {}) {
+  const res = await fetch(`${o.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${token}`, ...(init.contentType ? { 'content-type': init.contentType } : {}) },
+    body: init.body,
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+async function waitState(o: RunningEmulator, token: string, path: string, states: string[]): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 200; i++) {
+    const info = (await call<Record<string, unknown>>(o, token, path)).body;
+    if (states.includes(String(info.state))) return info;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${path} never reached ${states.join('|')}`);
+}
+
+describe('emulator Bulk API 2.0 query jobs', () => {
+  it('when a query job completes, then its results come back as CSV pages chained by Sforce-Locator, ending with "null"', async () => {
+    org = await startOrg({ accounts: 250 });
+    const token = await signIn(org);
+    const created = await call<Record<string, unknown>>(org, token, `${API}/jobs/query`, { method: 'POST', body: { operation: 'query', query: 'SELECT Id, Tenure_Months__c, Has_Partner__c FROM Account' } });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ operation: 'query', object: 'Account', state: 'UploadComplete', contentType: 'CSV', apiVersion: 68 });
+    const id = String(created.body.id);
+    expect(id).toMatch(/^750[A-Za-z0-9]{15}$/);
+    const early = await raw(org, token, `${API}/jobs/query/${id}/results`);
+    expect(early.status).toBe(400);
+    const info = await waitState(org, token, `${API}/jobs/query/${id}`, ['JobComplete']);
+    expect(info).toMatchObject({ jobType: 'V2Query', numberRecordsProcessed: 250 });
+
+    let locator: string | null = null;
+    const ids: string[] = [];
+    let pages = 0;
+    do {
+      const res = await raw(org, token, `${API}/jobs/query/${id}/results?maxRecords=100${locator ? `&locator=${locator}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/csv/);
+      const lines = res.text.trim().split('\n');
+      expect(lines[0]).toBe('"Id","Tenure_Months__c","Has_Partner__c"');
+      expect(Number(res.headers.get('sforce-numberofrecords'))).toBe(lines.length - 1);
+      ids.push(...lines.slice(1).map((l) => l.split(',')[0]!.replace(/"/g, '')));
+      expect(lines[1]).toMatch(/^"001\w{15}",("\d+(\.\d+)?")?,"(true|false)"$/);
+      const next = res.headers.get('sforce-locator');
+      locator = next === 'null' ? null : next;
+      pages += 1;
+    } while (locator);
+    expect(pages).toBe(3);
+    expect(new Set(ids).size).toBe(250);
+    expect(org.state.counters.byKind.bulkQueryResults).toBe(4);
+  });
+
+  it('when a job is unknown, asked with another API version, or set to fail, then Salesforce-shaped errors and a Failed state come back', async () => {
+    org = await startOrg({ accounts: 10 });
+    const token = await signIn(org);
+    const missing = await call<SfErrors>(org, token, `${API}/jobs/query/750000000000000AAA`);
+    expect(missing.status).toBe(404);
+    expect(missing.body[0]!.errorCode).toBe('NOT_FOUND');
+    const bad = await call<SfErrors>(org, token, `${API}/jobs/query`, { method: 'POST', body: { operation: 'query', query: 'SELECT Nope__c FROM Account' } });
+    expect(bad.status).toBe(400);
+    const created = await call<{ id: string }>(org, token, `${API}/jobs/query`, { method: 'POST', body: { operation: 'query', query: 'SELECT Id FROM Account' } });
+    const other = await call<SfErrors>(org, token, `/services/data/v66.0/jobs/query/${created.body.id}`);
+    expect(other.status).toBe(409);
+    await admin(org, 'PUT', '/bulk', { failNextQuery: 'InternalServerError: query timed out' });
+    const doomed = await call<{ id: string }>(org, token, `${API}/jobs/query`, { method: 'POST', body: { operation: 'query', query: 'SELECT Id FROM Account' } });
+    const info = await waitState(org, token, `${API}/jobs/query/${doomed.body.id}`, ['JobComplete', 'Failed']);
+    expect(info).toMatchObject({ state: 'Failed', errorMessage: 'InternalServerError: query timed out' });
+  });
+});
+
+describe('emulator Bulk API 2.0 ingest jobs', () => {
+  it('when an update job runs as the integration user with lock faults, then successes, sf__Error failures and change events say so', async () => {
+    org = await startOrg({ accounts: 400, lockRate: 0.1 });
+    const token = await signIn(org);
+    const changes: string[] = [];
+    org.state.store.onChange((c) => changes.push(c.username));
+    const created = await call<Record<string, unknown>>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update', contentType: 'CSV', lineEnding: 'LF' } });
+    expect(created.body).toMatchObject({ state: 'Open', operation: 'update', object: 'Account' });
+    const id = String(created.body.id);
+    const rows = Array.from({ length: 400 }, (_, row) => `${org!.state.store.idOf(row)},42.5,High,"Tenure, contract",m1`);
+    const csv = `Id,Churn_Score__c,Churn_Risk__c,Churn_Top_Factors__c,Churn_Model_Version__c\n${rows.join('\n')}\n`;
+    const wrongType = await raw(org, token, `${API}/jobs/ingest/${id}/batches`, { method: 'PUT', body: csv, contentType: 'application/json' });
+    expect(wrongType.status).toBe(400);
+    expect((await raw(org, token, `${API}/jobs/ingest/${id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' })).status).toBe(201);
+    const again = await raw(org, token, `${API}/jobs/ingest/${id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' });
+    expect(again.status).toBe(409);
+    expect(JSON.parse(again.text)[0].errorCode).toBe('INVALIDJOBSTATE');
+    await call(org, token, `${API}/jobs/ingest/${id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    const info = await waitState(org, token, `${API}/jobs/ingest/${id}`, ['JobComplete']);
+    const failed = Number(info.numberRecordsFailed);
+    expect(info.numberRecordsProcessed).toBe(400);
+    expect(failed).toBeGreaterThan(10);
+    expect(failed).toBeLessThan(80);
+    const failures = await raw(org, token, `${API}/jobs/ingest/${id}/failedResults`);
+    const lines = failures.text.trim().split('\n');
+    expect(lines[0]).toBe('"sf__Id","sf__Error","Id","Churn_Score__c","Churn_Risk__c","Churn_Top_Factors__c","Churn_Model_Version__c"');
+    expect(lines).toHaveLength(failed + 1);
+    expect(lines[1]).toMatch(/^"001\w{15}","UNABLE_TO_LOCK_ROW:unable to obtain exclusive access to this record[^"]*:--","001\w{15}","42.5","High","Tenure, contract","m1"$/);
+    const successes = (await raw(org, token, `${API}/jobs/ingest/${id}/successfulResults`)).text.trim().split('\n');
+    expect(successes).toHaveLength(400 - failed + 1);
+    expect(successes[1]).toMatch(/^"001\w{15}","false","001\w{15}","42.5","High","Tenure, contract","m1"$/);
+    expect(changes).toHaveLength(400 - failed);
+    expect(new Set(changes)).toEqual(new Set([org.username]));
+  });
+
+  it('when an ingest job is set to fail part-way or an upload is too large, then the rest is unprocessed and the upload is refused', async () => {
+    org = await startOrg({ accounts: 100 });
+    const token = await signIn(org);
+    await admin(org, 'PUT', '/bulk', { failNextIngest: { message: 'InternalServerError', afterRecords: 30 }, ingestSlice: 10, maxUploadBytes: 5_000 });
+    const { body } = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    const csv = `Id,Churn_Risk__c\n${Array.from({ length: 100 }, (_, r) => `${org!.state.store.idOf(r)},Low`).join('\n')}\n`;
+    expect((await raw(org, token, `${API}/jobs/ingest/${body.id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' })).status).toBe(201);
+    await call(org, token, `${API}/jobs/ingest/${body.id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    const info = await waitState(org, token, `${API}/jobs/ingest/${body.id}`, ['JobComplete', 'Failed']);
+    expect(info).toMatchObject({ state: 'Failed', errorMessage: 'InternalServerError', numberRecordsProcessed: 30 });
+    const unprocessed = (await raw(org, token, `${API}/jobs/ingest/${body.id}/unprocessedrecords`)).text.trim().split('\n');
+    expect(unprocessed[0]).toBe('"Id","Churn_Risk__c"');
+    expect(unprocessed).toHaveLength(71);
+
+    const big = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    const tooLarge = await raw(org, token, `${API}/jobs/ingest/${big.body.id}/batches`, { method: 'PUT', body: 'Id,Churn_Risk__c\n'.padEnd(6_000, 'x'), contentType: 'text/csv' });
+    expect(tooLarge.status).toBe(413);
+    const counters = (await admin<{ byKind: Record<string, number> }>(org, 'GET', '/counters')).body;
+    expect(counters.byKind.bulkIngestUpload).toBe(2);
+    expect(counters.byKind.bulkIngestCreate).toBe(2);
+  });
+});
