@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   OUTBOUND_TOO_LARGE: 'An outbound message body is larger than the receiver accepts.',
   QUEUE_UNAVAILABLE: 'Redis did not answer in time; nothing was acknowledged.',
   EMULATOR_SETUP: 'The local org emulator was started with options it cannot use.',
+  NIGHTLY_FILTER_INVALID: 'A re-scoring filter (--where) is not a single plain SOQL condition.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

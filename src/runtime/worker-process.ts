@@ -6,7 +6,12 @@
 import type { Config } from '../config/index.js';
 import type { BatchOutcome } from '../core/rescore.js';
 import type { Logger } from '../log/logger.js';
+import { instrumentWorker, observeBatchOutcome, watchQueueDepth, watchRealtimeBacklog } from '../observability/metrics.js';
+import { startMetricsServer } from '../observability/server.js';
+import { countWrittenBands, StatusStore } from '../observability/status-store.js';
 import { FailureLog } from '../queue/failures.js';
+import { QUEUES } from '../queue/names.js';
+import { realtimeKeys } from '../queue/realtime-intake.js';
 import { RealtimeBatcher } from '../queue/realtime-batcher.js';
 import type { RealtimeJobData } from '../queue/realtime-jobs.js';
 import { startRealtimeWorker } from '../queue/realtime-worker.js';
@@ -14,6 +19,7 @@ import { createRedis } from '../queue/redis.js';
 import { connectSalesforce, type SalesforceClient } from '../salesforce/index.js';
 import { ScoringThread } from '../scoring/thread.js';
 import { accountPorts } from './ports.js';
+import { startNightly } from './nightly.js';
 import type { ShutdownStep } from './shutdown.js';
 
 export interface WorkerProcess {
@@ -39,10 +45,12 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     logger.child({ module: 'scoring' }),
   );
   const failures = new FailureLog(connection, config.queue.prefix);
+  // What the admin page shows: records written per risk band, and the org's API allowance.
+  const status = new StatusStore(connection, config.queue.prefix);
   const { worker, queue } = startRealtimeWorker({
     connection,
     prefix: config.queue.prefix,
-    ports: accountPorts(salesforce, scoring),
+    ports: countWrittenBands(accountPorts(salesforce, scoring), scoring.spec.outputFields.risk, (counts) => status.recordBands(counts)),
     failures,
     concurrency: config.realtime.concurrency,
     maxAttempts: config.realtime.maxAttempts,
@@ -50,8 +58,16 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     retryBaseMs: config.realtime.retryBaseMs,
     lockDurationMs: config.queue.lockDurationMs,
     logger: logger.child({ module: 'realtime' }),
-    onBatch: options.onBatch,
+    onBatch: (outcome, data) => {
+      observeBatchOutcome(outcome, 'realtime');
+      status.recordApiUsage(salesforce.apiUsage).catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'could not store the API usage'));
+      options.onBatch?.(outcome, data);
+    },
   });
+  instrumentWorker(worker, QUEUES.realtime);
+  const changes = realtimeKeys(config.queue.prefix).stream;
+  const unwatch = [watchQueueDepth(queue), watchRealtimeBacklog(changes, () => connection.xlen(changes))];
+  const metrics = config.workerMetricsPort === undefined ? undefined : await startMetricsServer(config.workerMetricsPort, logger.child({ module: 'metrics' }));
   const batcher = new RealtimeBatcher({
     redis: batcherConnection,
     queue,
@@ -61,6 +77,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     claimIdleMs: config.queue.lockDurationMs,
     logger: logger.child({ module: 'batcher' }),
   });
+  const nightly = await startNightly(config, connection, salesforce, scoring, failures, logger.child({ module: 'nightly' }));
   await batcher.start();
   logger.info({ modelVersion: scoring.modelVersion, queuePrefix: config.queue.prefix }, 'worker ready');
 
@@ -69,10 +86,15 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     scoring,
     shutdownSteps: [
       { name: 'batcher', run: () => batcher.stop() },
-      { name: 'workers', run: () => worker.close() },
+      // Both queues' workers close together: each waits for its active jobs. Past the deadline the
+      // process exits without closing anything else; the jobs' locks expire and another worker takes
+      // them (BullMQ stalled-job check), so nothing is lost and the scoring thread is not pulled from
+      // under a running batch.
+      { name: 'workers', run: () => Promise.all([worker.close(), nightly.close()]), exitOnTimeout: true },
       { name: 'queue', run: () => queue.close() },
       { name: 'scoring', run: () => scoring.close() },
-      { name: 'redis', run: () => Promise.all([connection.quit(), batcherConnection.quit()]) },
+      { name: 'redis', run: () => Promise.all([...unwatch.map((stop) => stop()), connection.quit(), batcherConnection.quit()]) },
+      { name: 'metrics', run: () => metrics?.close() },
     ],
   };
 }

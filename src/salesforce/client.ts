@@ -8,10 +8,24 @@ import { Connection } from 'jsforce';
 import type { SalesforceConfig } from '../config/index.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
+import { observeApiUsage, salesforceCalls } from '../observability/metrics.js';
 import { TokenProvider, type Token } from './auth.js';
 import { classifySalesforceError } from './errors.js';
 
-export type CallKind = 'query' | 'queryMore' | 'collectionsUpdate' | 'limits' | 'describe' | 'other';
+export type CallKind =
+  | 'query'
+  | 'queryMore'
+  | 'collectionsUpdate'
+  | 'limits'
+  | 'describe'
+  | 'other'
+  // Bulk API 2.0 (salesforce/bulk.ts): job create, status polls, result pages, CSV upload, close/abort, record results.
+  | 'bulkCreate'
+  | 'bulkPoll'
+  | 'bulkResults'
+  | 'bulkUpload'
+  | 'bulkClose'
+  | 'bulkRecordResults';
 
 export interface QueryPage<T> {
   totalSize: number;
@@ -138,11 +152,14 @@ export class SalesforceClient {
   /** Sends one REST request through jsforce (session refresh, GET retries) and counts it. */
   async request<T>(kind: CallKind, action: string, request: HttpRequest): Promise<T> {
     this.calls.set(kind, (this.calls.get(kind) ?? 0) + 1);
+    salesforceCalls.inc({ kind });
     try {
       const result = (await this.connection.request<T>(request, { retry: this.retry })) as T;
       this.consecutiveRefreshes = 0;
+      observeApiUsage(this.apiUsage);
       return result;
     } catch (error) {
+      observeApiUsage(this.apiUsage);
       // jsforce wraps a failed refresh in a plain Error; surface our own auth error instead.
       if (this.lastRefreshError !== undefined && error instanceof Error && error.message.startsWith('Unable to refresh session')) {
         const cause = this.lastRefreshError;

@@ -1,0 +1,414 @@
+/**
+ * One chunk of a nightly run: one page of the Bulk query results, scored and written back with
+ * Bulk ingest `update` jobs. Steps, each recorded in the chunk's state in Redis before the next
+ * begins, so a worker that dies anywhere leaves a chunk the next worker finishes without writing
+ * anything twice in effect:
+ *
+ * 1. read the page's headers; hand the next page's locator to the queue (another worker starts it)
+ *    or mark this page the last;
+ * 2. stream the page: batches of records → scoring thread → unchanged scores are dropped (`isNoOp`)
+ *    → CSV lines (Id + output fields) into temporary files of at most `ingestMaxBytes` (parts);
+ *    scoring uses the run's fixed timestamp, so a second pass produces the very same parts;
+ * 3. each part not yet submitted: create an ingest job, upload, close (an `open` job left by a
+ *    crash is aborted and replaced; a `closed` one is only waited for);
+ * 4. wait for each closed job; count written and failed records; failed records that may pass
+ *    later (UNABLE_TO_LOCK_ROW, …) and unprocessed records go into a retry job, the rest to the
+ *    failure log with Salesforce's reason;
+ * 5. retry jobs up to `retryAttempts`, then record what is left as failed;
+ * 6. add the chunk's counts to the run, once.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isNoOp, type Failure } from '../core/rescore.js';
+import type { Logger } from '../log/logger.js';
+import type { BulkClient, BulkJobInfo, RecordResult } from '../salesforce/bulk.js';
+import { isRetryableRecordError } from '../salesforce/errors.js';
+import type { FeatureSpec } from '../scoring/spec.js';
+import type { ThreadResult } from '../scoring/thread.js';
+import type { FailureLog } from './failures.js';
+import type { ChunkState, RunRecord, RunStore } from './nightly-store.js';
+
+export interface Scorer {
+  readonly spec: FeatureSpec;
+  score(records: readonly unknown[], options: { reasons?: boolean; now?: Date }): Promise<ThreadResult[]>;
+}
+
+export interface ChunkContext {
+  bulk: BulkClient;
+  scorer: Scorer;
+  store: RunStore;
+  failures: FailureLog;
+  logger: Logger;
+  chunkSize: number;
+  scoreBatch: number;
+  ingestMaxBytes: number;
+  retryAttempts: number;
+  reasons: boolean;
+  pollInitialMs: number;
+  pollMaxMs: number;
+  /** Hands the next page to the queue (idempotent: same job id for the same page). */
+  enqueueNext(index: number, locator: string): Promise<void>;
+  /** Wait before a retry ingest job, by attempt (1-based). */
+  retryDelayMs?: (attempt: number) => number;
+  /** Called after each scored batch (progress). */
+  onProgress?: () => void;
+}
+
+/** Output columns in the order written. */
+function outputColumns(spec: FeatureSpec, reasons: boolean): string[] {
+  const o = spec.outputFields;
+  return [o.score, o.risk, ...(reasons ? [o.factors] : []), o.modelVersion, o.scoredAt];
+}
+
+/** Bulk CSV cell: quoted; `#N/A` sets a field to null (an empty cell would leave it unchanged). */
+function cell(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '#N/A';
+  const s = String(value);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+class PartWriter {
+  private stream?: WriteStream;
+  private bytes = 0;
+  private lines = 0;
+  readonly files: Array<{ path: string; records: number }> = [];
+
+  constructor(
+    private readonly base: string,
+    private readonly header: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  async write(line: string): Promise<void> {
+    const size = Buffer.byteLength(line) + 1;
+    if (this.stream && this.bytes + size > this.maxBytes) await this.close();
+    if (!this.stream) {
+      const path = `${this.base}-${this.files.length}.csv`;
+      this.stream = createWriteStream(path);
+      this.files.push({ path, records: 0 });
+      this.bytes = Buffer.byteLength(this.header) + 1;
+      this.lines = 0;
+      this.stream.write(`${this.header}\n`);
+    }
+    this.bytes += size;
+    this.lines += 1;
+    this.files[this.files.length - 1]!.records = this.lines;
+    if (!this.stream.write(`${line}\n`)) await new Promise<void>((resolve) => this.stream!.once('drain', resolve));
+  }
+
+  async close(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    if (s) await new Promise<void>((resolve, reject) => s.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+}
+
+export interface ChunkOutcome {
+  skipped?: string;
+  counts?: ChunkState['counts'];
+  finishedRun?: boolean;
+}
+
+export async function processChunk(ctx: ChunkContext, run: RunRecord, index: number, locator: string | null): Promise<ChunkOutcome> {
+  const { bulk, store, logger } = ctx;
+  const log = logger.child({ runId: run.id, chunk: index });
+  const state = await store.chunk(run.id, index, locator);
+  if (state.done) return { skipped: 'already done', counts: state.counts };
+  const save = () => store.saveChunk(run.id, state);
+  const columns = outputColumns(ctx.scorer.spec, ctx.reasons);
+  const header = ['Id', ...columns].join(',');
+  const tmpBase = join(tmpdir(), `churn-nightly-${run.id}-${index}-${process.pid}`);
+  const temporary: string[] = [];
+
+  try {
+    const mainSubmitted = state.parts !== undefined && state.jobs.filter((j) => j.part >= 0 && j.status !== 'open').length >= state.parts;
+    // 1-2. Read the page when the next page is not handed on yet or parts remain to be submitted.
+    let files: Array<{ path: string; records: number }> = [];
+    if (state.next === undefined || !mainSubmitted) {
+      const page = await bulk.resultPage(run.queryJobId!, locator, ctx.chunkSize);
+      if (state.next === undefined) {
+        if (page.nextLocator) {
+          await ctx.enqueueNext(index + 1, page.nextLocator);
+          state.next = 'enqueued';
+        } else {
+          await store.setChunksTotal(run.id, index + 1);
+          state.next = 'last';
+        }
+        await save();
+      }
+      if (mainSubmitted) {
+        await page.cancel();
+      } else {
+        const pass = await scorePage(ctx, run, state, page.header, page.rows, columns, header, tmpBase, log);
+        files = pass.files;
+        temporary.push(...files.map((f) => f.path));
+        state.parts = files.length;
+        state.counts.read = pass.read;
+        state.counts.scored = pass.scored;
+        state.counts.unchanged = pass.unchanged;
+        if (!state.failuresLogged) {
+          await ctx.failures.record(pass.failed, 'nightly');
+          state.counts.failed += pass.failed.length;
+          state.failuresLogged = true;
+        }
+        await save();
+      }
+    }
+
+    // 3. Submit the parts not submitted yet.
+    for (let part = 0; part < (state.parts ?? 0); part++) {
+      const existing = state.jobs.find((j) => j.part === part);
+      if (existing && existing.status !== 'open') continue;
+      if (existing) {
+        // A crash left it open: its upload may be partial. Abort it and submit the part again.
+        await bulk.setState(existing.id, 'Aborted').catch((error: unknown) => log.warn({ jobId: existing.id, err: (error as Error).message }, 'could not abort an ingest job left open'));
+        state.jobs = state.jobs.filter((j) => j !== existing);
+      }
+      await submit(ctx, state, save, files[part]!, part, 0);
+    }
+
+    // A retry job a crash left open: abort it; its sources are resubmitted again below.
+    for (const open of state.jobs.filter((j) => j.part < 0 && j.status === 'open')) {
+      await bulk.setState(open.id, 'Aborted').catch(() => undefined);
+      state.jobs = state.jobs.filter((j) => j !== open);
+      state.retryFrom = [...new Set([...state.retryFrom, ...(open.sources ?? [])])];
+      await save();
+    }
+
+    // 4-5. Collect closed jobs; resubmit what may pass later.
+    const captured = new Map<string, RecordResult[]>();
+    for (;;) {
+      for (const job of state.jobs.filter((j) => j.status === 'closed')) {
+        captured.set(job.id, await collect(ctx, run, state, job, log));
+        await save();
+      }
+      if (state.retryFrom.length === 0) break;
+      const retryFile = `${tmpBase}-retry-${state.retryAttempt + 1}.csv`;
+      temporary.push(retryFile);
+      const retryRows = await gatherRetries(ctx, state, header, columns, retryFile, captured);
+      if (retryRows.records === 0) {
+        state.retryFrom = [];
+        await save();
+        break;
+      }
+      if (state.retryAttempt >= ctx.retryAttempts) {
+        const gaveUp: Failure[] = retryRows.failures.map((f) => ({ ...f, message: `${f.message} (gave up after ${state.retryAttempt + 1} ingest jobs)` }));
+        await ctx.failures.record(gaveUp, 'nightly');
+        state.counts.failed += gaveUp.length;
+        state.retryFrom = [];
+        await save();
+        await store.event(run.id, `chunk ${index}: ${gaveUp.length} records still failing after ${state.retryAttempt + 1} ingest jobs were recorded as failed`);
+        break;
+      }
+      state.retryAttempt += 1;
+      const delay = ctx.retryDelayMs?.(state.retryAttempt) ?? Math.min(1_000 * 2 ** (state.retryAttempt - 1), 30_000);
+      log.info({ records: retryRows.records, attempt: state.retryAttempt, delayMs: delay }, 'resubmitting records that may pass later');
+      await sleep(delay);
+      state.counts.retried += retryRows.records;
+      // The retry job replaces the sources: once it is recorded, their retryable rows are handled.
+      const sources = state.retryFrom;
+      await submit(ctx, state, save, { path: retryFile, records: retryRows.records }, -1, state.retryAttempt, sources, () => {
+        state.retryFrom = [];
+      });
+    }
+
+    state.done = true;
+    await save();
+    const finishedRun = await store.finishChunk(run.id, index, state.counts, bulk.calls);
+    // Counted with the chunk; the caller adds only calls of attempts that did not finish.
+    bulk.calls = 0;
+    log.info({ ...state.counts, ingestJobs: state.jobs.length }, 'chunk done');
+    return { counts: state.counts, finishedRun };
+  } finally {
+    await Promise.all(temporary.map((p) => rm(p, { force: true })));
+  }
+}
+
+async function scorePage(
+  ctx: ChunkContext,
+  run: RunRecord,
+  state: ChunkState,
+  header: string[],
+  rows: AsyncIterable<string[]>,
+  columns: string[],
+  csvHeader: string,
+  tmpBase: string,
+  log: Logger,
+) {
+  const spec = ctx.scorer.spec;
+  const o = spec.outputFields;
+  // Reasons cost about six times the score alone, and only records whose score changes are written:
+  // score everything without reasons first, then compute reasons for the records that will be written.
+  const compared = [o.score, o.risk, o.modelVersion];
+  const now = new Date(run.scoredAtMs ?? Date.now());
+  const writer = new PartWriter(tmpBase, csvHeader, ctx.ingestMaxBytes);
+  const failed: Failure[] = [];
+  let read = 0;
+  let scored = 0;
+  let unchanged = 0;
+
+  const handle = async (records: Array<Record<string, string>>, results: ThreadResult[]) => {
+    const changed: number[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      const record = records[i]!;
+      if ('error' in r) {
+        failed.push({ id: record.Id!, code: r.error.code, message: r.error.message });
+        continue;
+      }
+      scored += 1;
+      // Same score, risk and model: unchanged, unless reasons are wanted and the record has none yet.
+      if (isNoOp(record, r.fields, compared) && (!ctx.reasons || (record[o.factors] ?? '') !== '')) {
+        unchanged += 1;
+        continue;
+      }
+      changed.push(i);
+    }
+    const final = ctx.reasons && changed.length > 0 ? await ctx.scorer.score(changed.map((i) => records[i]!), { reasons: true, now }) : undefined;
+    for (let i = 0; i < changed.length; i++) {
+      const record = records[changed[i]!]!;
+      let fields: Readonly<Record<string, string | number>>;
+      if (final) {
+        const r = final[i]!;
+        if ('error' in r) {
+          scored -= 1;
+          failed.push({ id: record.Id!, code: r.error.code, message: r.error.message });
+          continue;
+        }
+        fields = r.fields;
+      } else {
+        fields = (results[changed[i]!] as { fields: Record<string, string | number> }).fields;
+      }
+      let line = cell(record.Id);
+      for (const c of columns) line += `,${cell(fields[c])}`;
+      await writer.write(line);
+    }
+    ctx.onProgress?.();
+  };
+
+  // Score one batch while the next one is parsed: the thread and the download overlap.
+  let pending: Promise<void> | undefined;
+  let batch: Array<Record<string, string>> = [];
+  let lastSaved = Date.now();
+  const flush = async () => {
+    const records = batch;
+    batch = [];
+    const scoring = ctx.scorer.score(records, { reasons: false, now });
+    if (pending) await pending;
+    pending = scoring.then((results) => handle(records, results));
+  };
+  for await (const values of rows) {
+    const record: Record<string, string> = {};
+    for (let k = 0; k < header.length; k++) record[header[k]!] = values[k] ?? '';
+    batch.push(record);
+    read += 1;
+    if (batch.length >= ctx.scoreBatch) {
+      await flush();
+      state.counts.read = read;
+      // Progress for `rescore --wait` and the admin endpoint, a few times a second at most.
+      if (Date.now() - lastSaved > 2_000) {
+        lastSaved = Date.now();
+        await ctx.store.saveChunk(run.id, state);
+      }
+    }
+  }
+  if (batch.length > 0) await flush();
+  if (pending) await pending;
+  await writer.close();
+  const m = process.memoryUsage();
+  const mb = (n: number) => Math.round(n / 1_048_576);
+  log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
+  return { files: writer.files, read, scored, unchanged, failed };
+}
+
+async function submit(
+  ctx: ChunkContext,
+  state: ChunkState,
+  save: () => Promise<void>,
+  file: { path: string; records: number },
+  part: number,
+  attempt: number,
+  sources?: string[],
+  onRecorded?: () => void,
+): Promise<void> {
+  const info = await ctx.bulk.createIngestJob('Account');
+  const ref = { id: info.id, part, attempt, status: 'open' as const, records: file.records, ...(sources ? { sources } : {}) };
+  state.jobs.push(ref);
+  onRecorded?.();
+  await save();
+  await ctx.bulk.upload(info.id, file.path);
+  await ctx.bulk.setState(info.id, 'UploadComplete');
+  state.jobs[state.jobs.indexOf(ref)] = { ...ref, status: 'closed' };
+  await save();
+}
+
+/** Waits for an ingest job and counts its outcome; returns the records worth resubmitting. */
+async function collect(ctx: ChunkContext, run: RunRecord, state: ChunkState, job: ChunkState['jobs'][number], log: Logger): Promise<RecordResult[]> {
+  // The first poll waits about as long as the emulator or a quiet org needs for this many records.
+  const info: BulkJobInfo = await ctx.bulk.waitForJob('ingest', job.id, {
+    initialMs: Math.max(ctx.pollInitialMs, Math.min(ctx.pollMaxMs, Math.round(job.records / 400))),
+    maxMs: ctx.pollMaxMs,
+  });
+  const processed = info.numberRecordsProcessed ?? 0;
+  const failedCount = info.numberRecordsFailed ?? 0;
+  const permanent: Failure[] = [];
+  const retry: RecordResult[] = [];
+  if (failedCount > 0) {
+    for await (const r of ctx.bulk.failedResults(job.id)) {
+      if (isRetryableRecordError(r.statusCode)) retry.push(r);
+      else permanent.push({ id: r.id, code: r.statusCode, message: r.message });
+    }
+  }
+  const unprocessed = Math.max(0, job.records - processed);
+  if (unprocessed > 0) for await (const r of ctx.bulk.unprocessedRecords(job.id)) retry.push(r);
+  if (info.state !== 'JobComplete') {
+    const why = info.errorMessage ?? info.state;
+    log.warn({ jobId: job.id, state: info.state, errorMessage: info.errorMessage, unprocessed }, 'ingest job did not complete; its unprocessed records are resubmitted');
+    await ctx.store.event(run.id, `chunk ${state.index}: ingest job ${job.id} ended ${info.state} (${why}); ${processed} processed, ${unprocessed} unprocessed records resubmitted`);
+  }
+  await ctx.failures.record(permanent, 'nightly');
+  state.counts.written += processed - failedCount;
+  state.counts.failed += permanent.length;
+  job.status = 'collected';
+  if (retry.length > 0) state.retryFrom.push(job.id);
+  return retry;
+}
+
+/**
+ * The records to resubmit, from the collected jobs' failed and unprocessed records (the columns
+ * sent are echoed there), written to a new file. Between steps only Salesforce holds them (read
+ * back after a crash), so a crash here loses nothing.
+ */
+async function gatherRetries(ctx: ChunkContext, state: ChunkState, header: string, columns: string[], path: string, captured: Map<string, RecordResult[]>) {
+  const stream = createWriteStream(path);
+  stream.write(`${header}\n`);
+  let records = 0;
+  const failures: Failure[] = [];
+  const add = async (r: RecordResult) => {
+    const idKey = Object.keys(r.values).find((k) => k.toLowerCase() === 'id') ?? 'Id';
+    let line = cell(r.values[idKey] ?? r.id);
+    for (const c of columns) line += `,${cell(r.values[c])}`;
+    records += 1;
+    failures.push({ id: r.id || (r.values[idKey] ?? ''), code: r.statusCode || 'UNPROCESSED', message: r.message || 'not processed by the ingest job' });
+    if (!stream.write(`${line}\n`)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+  };
+  for (const jobId of state.retryFrom) {
+    const known = captured.get(jobId);
+    if (known) {
+      for (const r of known) await add(r);
+      continue;
+    }
+    // Resuming after a crash: read them back from Salesforce.
+    const job = state.jobs.find((j) => j.id === jobId);
+    for await (const r of ctx.bulk.failedResults(jobId)) if (isRetryableRecordError(r.statusCode)) await add(r);
+    if (job && job.records > 0) {
+      const info = await ctx.bulk.jobInfo('ingest', jobId);
+      if ((info.numberRecordsProcessed ?? 0) < job.records) for await (const r of ctx.bulk.unprocessedRecords(jobId)) await add(r);
+    }
+  }
+  await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  return { records, failures };
+}

@@ -1,0 +1,296 @@
+/**
+ * Bulk API 2.0 for the nightly run: query jobs (create, poll, result pages by `Sforce-Locator`) and
+ * `update` ingest jobs (create, upload one CSV file, close, poll, failed and unprocessed records).
+ *
+ * jsforce's generic request parses JSON and its bulk2 helpers give up polling after 30 s and do not
+ * pass `maxRecords`, so CSV goes through `fetch` with the connection's access token. A 401
+ * INVALID_SESSION_ID signs a fresh JWT (the token provider shares one sign-in between callers) and
+ * repeats the call once, so a token that expires during a long poll does not break the run. Every
+ * call is counted in the client's `calls` (by kind) and in this object's `calls`.
+ * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'csv-parse';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../log/logger.js';
+import { observeApiUsage, salesforceCalls } from '../observability/metrics.js';
+import type { CallKind, SalesforceClient } from './client.js';
+import { classifySalesforceError } from './errors.js';
+
+export type BulkJobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+const TERMINAL: ReadonlySet<BulkJobState> = new Set(['JobComplete', 'Failed', 'Aborted']);
+
+export interface BulkJobInfo {
+  id: string;
+  state: BulkJobState;
+  numberRecordsProcessed?: number;
+  numberRecordsFailed?: number;
+  errorMessage?: string;
+  [key: string]: unknown;
+}
+
+export interface PollOptions {
+  /** First wait before asking again. @defaultValue 1000 */
+  initialMs?: number;
+  /** Longest wait between two polls; the wait grows 1.6× per poll up to it. @defaultValue 30000 */
+  maxMs?: number;
+  /** Give up (retryable SF_UNAVAILABLE) after this long; Bulk jobs can queue for a long time. @defaultValue 6 hours */
+  timeoutMs?: number;
+  /** Called after each poll (progress, logs). */
+  onPoll?: (info: BulkJobInfo) => void;
+}
+
+export interface ResultPage {
+  /** Locator of the next page, or null after the last page (Salesforce sends the literal "null"). */
+  nextLocator: string | null;
+  numberOfRecords: number;
+  /** Column names of the CSV. */
+  header: string[];
+  /** The page's records as string arrays in header order, parsed while they stream in. */
+  rows: AsyncIterable<string[]>;
+  /** Stops reading the page (its body is discarded). */
+  cancel(): Promise<void>;
+}
+
+export interface RecordResult {
+  id: string;
+  /** `sf__Error` split into Salesforce's status code and message (empty for unprocessed records). */
+  statusCode: string;
+  message: string;
+  /** The columns that were sent, by name (without the sf__ columns). */
+  values: Record<string, string>;
+}
+
+interface Send {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  json?: unknown;
+  csvFile?: string;
+  accept?: string;
+}
+
+export class BulkClient {
+  /** Calls made through this object. */
+  calls = 0;
+
+  constructor(
+    readonly client: SalesforceClient,
+    private readonly options: { logger?: Logger; poll?: PollOptions; getRetries?: number } = {},
+  ) {}
+
+  private get base(): string {
+    return `/services/data/v${this.client.config.apiVersion}/jobs`;
+  }
+
+  private async refresh(): Promise<void> {
+    this.options.logger?.info('Salesforce session expired during a Bulk API call; signing a new JWT assertion');
+    const fresh = await this.client.tokens.signIn();
+    this.client.connection.accessToken = fresh.accessToken;
+    if (fresh.instanceUrl !== this.client.connection.instanceUrl) this.client.connection.instanceUrl = fresh.instanceUrl;
+  }
+
+  private count(kind: CallKind): void {
+    this.calls += 1;
+    this.client.calls.set(kind, (this.client.calls.get(kind) ?? 0) + 1);
+    salesforceCalls.inc({ kind });
+  }
+
+  /** One HTTP call; returns the response when it is 2xx, throws a classified AppError otherwise. */
+  private async send(kind: CallKind, action: string, request: Send): Promise<Response> {
+    const getRetries = request.method === 'GET' ? (this.options.getRetries ?? 3) : 0;
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      this.count(kind);
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${this.client.connection.accessToken}`,
+        accept: request.accept ?? 'application/json',
+      };
+      let body: BodyInit | undefined;
+      if (request.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(request.json);
+      } else if (request.csvFile !== undefined) {
+        headers['content-type'] = 'text/csv';
+        headers['content-length'] = String((await stat(request.csvFile)).size);
+        // Streamed from disk, so a 100 MB part is never held in memory (a Blob body is read whole).
+        body = Readable.toWeb(createReadStream(request.csvFile)) as unknown as BodyInit;
+      }
+      let response: Response;
+      try {
+        response = await fetch(`${this.client.connection.instanceUrl}${request.path}`, { method: request.method, headers, body, ...(request.csvFile ? { duplex: 'half' } : {}) } as RequestInit);
+      } catch (error) {
+        if (attempt < getRetries) {
+          await sleep(500 * 2 ** attempt);
+          continue;
+        }
+        throw classifySalesforceError(Object.assign(new Error((error as Error).message), { name: 'FetchError', code: (error as { cause?: { code?: string } }).cause?.code }), action);
+      }
+      // `Sforce-Limit-Info: api-usage=used/limit`, as on every REST response (headers_api_usage.htm).
+      const usage = /api-usage=(\d+)\/(\d+)/.exec(response.headers.get('sforce-limit-info') ?? '');
+      if (usage) observeApiUsage({ used: Number(usage[1]), limit: Number(usage[2]) });
+      if (response.ok) return response;
+      const text = await response.text();
+      let errorCode = `ERROR_HTTP_${response.status}`;
+      let message = text.slice(0, 500);
+      try {
+        const parsed = JSON.parse(text) as Array<{ errorCode?: string; message?: string }> | { errorCode?: string; message?: string };
+        const first = Array.isArray(parsed) ? parsed[0] : parsed;
+        if (first?.errorCode) errorCode = first.errorCode;
+        if (first?.message) message = first.message;
+      } catch {
+        // Not JSON: keep the status code.
+      }
+      if (response.status === 401 && errorCode === 'INVALID_SESSION_ID' && !refreshed) {
+        refreshed = true;
+        await this.refresh();
+        attempt -= 1;
+        continue;
+      }
+      if (response.status >= 500 && attempt < getRetries) {
+        await sleep(500 * 2 ** attempt);
+        continue;
+      }
+      const error = Object.assign(new Error(message), { name: errorCode, errorCode, status: response.status });
+      throw classifySalesforceError(error, action);
+    }
+  }
+
+  private async json<T>(kind: CallKind, action: string, request: Send): Promise<T> {
+    const response = await this.send(kind, action, request);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  // --- Query jobs -----------------------------------------------------------------------------
+
+  createQueryJob(soql: string, operation: 'query' | 'queryAll' = 'query'): Promise<BulkJobInfo> {
+    return this.json('bulkCreate', 'Create Bulk query job', { method: 'POST', path: `${this.base}/query`, json: { operation, query: soql } });
+  }
+
+  jobInfo(kind: 'query' | 'ingest', id: string): Promise<BulkJobInfo> {
+    return this.json('bulkPoll', `Read Bulk ${kind} job ${id}`, { method: 'GET', path: `${this.base}/${kind}/${id}` });
+  }
+
+  /**
+   * Polls until the job is JobComplete, Failed or Aborted, waiting longer each time (no 30-second
+   * give-up: a busy org can queue a job for many minutes).
+   */
+  async waitForJob(kind: 'query' | 'ingest', id: string, options: PollOptions = {}): Promise<BulkJobInfo> {
+    const o = { initialMs: 1_000, maxMs: 30_000, timeoutMs: 6 * 3_600_000, ...this.options.poll, ...options };
+    const started = Date.now();
+    let wait = o.initialMs;
+    for (;;) {
+      await sleep(wait);
+      const info = await this.jobInfo(kind, id);
+      o.onPoll?.(info);
+      if (TERMINAL.has(info.state)) return info;
+      if (Date.now() - started > o.timeoutMs) {
+        throw new AppError({
+          code: 'SF_UNAVAILABLE',
+          message: `Bulk ${kind} job ${id} is still ${info.state} after ${Math.round((Date.now() - started) / 1000)} s.`,
+          retryable: true,
+          details: { jobId: id, state: info.state },
+        });
+      }
+      wait = Math.min(o.maxMs, Math.round(wait * 1.6));
+    }
+  }
+
+  /**
+   * One page of a completed query job's results. The response headers (next locator, record count)
+   * are known before the body is read, so the caller can hand the next page to another worker first.
+   */
+  async resultPage(jobId: string, locator: string | null, maxRecords: number): Promise<ResultPage> {
+    const params = new URLSearchParams({ maxRecords: String(maxRecords) });
+    if (locator) params.set('locator', locator);
+    const response = await this.send('bulkResults', `Read Bulk query results of ${jobId}`, {
+      method: 'GET',
+      path: `${this.base}/query/${jobId}/results?${params}`,
+      accept: 'text/csv',
+    });
+    const next = response.headers.get('sforce-locator');
+    const numberOfRecords = Number(response.headers.get('sforce-numberofrecords') ?? 'NaN');
+    const body = response.body ? Readable.fromWeb(response.body as import('node:stream/web').ReadableStream) : Readable.from([]);
+    const parser = body.pipe(parse({ bom: true, relax_column_count: false }));
+    body.on('error', (error) => parser.destroy(error));
+    const iterator = (parser as AsyncIterable<string[]>)[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    const header = first.done ? [] : first.value;
+    return {
+      nextLocator: next === null || next === '' || next === 'null' ? null : next,
+      numberOfRecords,
+      header,
+      rows: { [Symbol.asyncIterator]: () => iterator },
+      cancel: async () => {
+        body.destroy();
+        parser.destroy();
+      },
+    };
+  }
+
+  // --- Ingest jobs ----------------------------------------------------------------------------
+
+  createIngestJob(object: string): Promise<BulkJobInfo> {
+    return this.json('bulkCreate', `Create Bulk update job on ${object}`, {
+      method: 'POST',
+      path: `${this.base}/ingest`,
+      json: { object, operation: 'update', contentType: 'CSV', lineEnding: 'LF', columnDelimiter: 'COMMA' },
+    });
+  }
+
+  /** Uploads one CSV file (the caller keeps it under the 150 MB limit). */
+  async upload(jobId: string, csvFile: string): Promise<void> {
+    await this.send('bulkUpload', `Upload data to Bulk job ${jobId}`, { method: 'PUT', path: `${this.base}/ingest/${jobId}/batches`, csvFile });
+  }
+
+  /** UploadComplete starts processing; Aborted discards the job. */
+  setState(jobId: string, state: 'UploadComplete' | 'Aborted'): Promise<BulkJobInfo> {
+    return this.json('bulkClose', `Set Bulk job ${jobId} to ${state}`, { method: 'PATCH', path: `${this.base}/ingest/${jobId}`, json: { state } });
+  }
+
+  /** Failed records with their `sf__Error`, streamed. */
+  failedResults(jobId: string): AsyncIterable<RecordResult> {
+    return this.recordResults(jobId, 'failedResults');
+  }
+
+  /** Records a failed or aborted job never processed. */
+  unprocessedRecords(jobId: string): AsyncIterable<RecordResult> {
+    return this.recordResults(jobId, 'unprocessedrecords');
+  }
+
+  private async *recordResults(jobId: string, which: 'failedResults' | 'unprocessedrecords'): AsyncIterable<RecordResult> {
+    const response = await this.send('bulkRecordResults', `Read ${which} of Bulk job ${jobId}`, {
+      method: 'GET',
+      path: `${this.base}/ingest/${jobId}/${which}`,
+      accept: 'text/csv',
+    });
+    if (!response.body) return;
+    const parser = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(parse({ bom: true, relax_column_count: true }));
+    let header: string[] | undefined;
+    for await (const row of parser as AsyncIterable<string[]>) {
+      if (!header) {
+        header = row;
+        continue;
+      }
+      const values: Record<string, string> = {};
+      let id = '';
+      let error = '';
+      header.forEach((name, i) => {
+        const v = row[i] ?? '';
+        if (name === 'sf__Id') id = v;
+        else if (name === 'sf__Error') error = v;
+        else values[name] = v;
+      });
+      const idKey = Object.keys(values).find((k) => k.toLowerCase() === 'id');
+      if (!id && idKey) id = values[idKey]!;
+      // sf__Error is "STATUS_CODE:message:fields".
+      const colon = error.indexOf(':');
+      const statusCode = colon > 0 ? error.slice(0, colon) : error;
+      const message = colon > 0 ? error.slice(colon + 1).replace(/:[^:]*$/, '') : '';
+      yield { id, statusCode, message, values };
+    }
+  }
+}

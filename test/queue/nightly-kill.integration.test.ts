@@ -1,0 +1,101 @@
+/**
+ * A worker process killed (SIGKILL) in the middle of a run: the chunk it held is picked up by
+ * another worker once its lock lapses, and the run completes with every Account written exactly
+ * once in effect (the ingest jobs that completed processed each Account once).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { RunStore } from '../../src/queue/nightly-store.js';
+import { enqueueRun, nightlyQueue } from '../../src/queue/nightly-worker.js';
+import { admin } from '../emulator/helpers.js';
+import { cleanEnv, start, type Started } from '../helpers/process.js';
+import { REDIS_URL, scoredAccounts, testPrefix, waitForRun } from './nightly-helpers.js';
+
+let org: RunningEmulator | undefined;
+let redis: Redis | undefined;
+const children: Started[] = [];
+let prefix = '';
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) {
+      c.child.kill('SIGKILL');
+      await c.exited;
+    }
+  }
+  if (redis) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  }
+  await org?.close();
+  org = undefined;
+  redis = undefined;
+});
+
+function worker(o: RunningEmulator): Started {
+  const pem = o.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const started = start(
+    ['worker'],
+    cleanEnv({
+      LOG_LEVEL: 'info',
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SF_LOGIN_URL: o.url,
+      SF_CLIENT_ID: o.consumerKey,
+      SF_USERNAME: o.username,
+      SF_PRIVATE_KEY: pem,
+      NIGHTLY_ENABLED: 'false',
+      NIGHTLY_CHUNK_SIZE: '2000',
+      NIGHTLY_SCORE_BATCH: '500',
+      NIGHTLY_CONCURRENCY: '1',
+      NIGHTLY_POLL_INITIAL_MS: '100',
+      NIGHTLY_POLL_MAX_MS: '300',
+      NIGHTLY_API_RESERVE: '0',
+      WORKER_LOCK_DURATION_MS: '2000',
+    }),
+  );
+  children.push(started);
+  return started;
+}
+
+describe('a worker killed in the middle of a nightly run', () => {
+  it('when the worker holding a chunk is SIGKILLed after submitting its ingest job, then another worker finishes the run without writing any Account twice', async () => {
+    org = await startEmulator({ accounts: 6_000 });
+    // Slow ingest processing down so the kill lands while a job is being processed.
+    await admin(org, 'PUT', '/bulk', { ingestSlice: 100, ingestSliceDelayMs: 60 });
+    prefix = testPrefix();
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = nightlyQueue(redis, prefix);
+    const store = new RunStore(redis, prefix);
+
+    const victim = worker(org);
+    await victim.waitFor(/worker ready/, 30_000);
+    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    await victim.waitFor(/"msg":"page scored"/, 30_000);
+    // Let it submit the ingest job (a few ms), then kill it while the job is processed (about 1.2 s).
+    const submitted = Date.now();
+    while (!org.state.counters.byKind.bulkIngestClose && Date.now() - submitted < 5_000) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+
+    const rescuer = worker(org);
+    await rescuer.waitFor(/worker ready/, 30_000);
+    const run = await waitForRun(store, runId, 40_000);
+    await queue.close();
+
+    expect(run.state).toBe('completed');
+    expect(run.chunksTotal).toBe(3);
+    expect(run.counts.read).toBe(6_000);
+    expect(scoredAccounts(org)).toEqual({ scored: 6_000, total: 6_000 });
+    const jobs = (await admin<Array<{ kind: string; state: string; numberRecordsProcessed: number }>>(org, 'GET', '/bulk/jobs')).body;
+    const written = jobs.filter((j) => j.kind === 'ingest' && j.state === 'JobComplete').reduce((s, j) => s + j.numberRecordsProcessed, 0);
+    expect(written).toBe(6_000);
+    expect(jobs.filter((j) => j.kind === 'ingest')).toHaveLength(3);
+    // The victim held chunk 0 (its first page): the rescuer finished it.
+    expect(victim.output()).not.toMatch(/"chunk":0,[^\n]*"msg":"chunk done"/);
+    expect(rescuer.output()).toMatch(/"chunk":0,[^\n]*"msg":"chunk done"/);
+  }, 60_000);
+});

@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { enqueueRun } from '../../src/queue/nightly-worker.js';
+import { admin } from '../emulator/helpers.js';
+import { harness, scoredAccounts, waitForRun, type Harness } from './nightly-helpers.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('nightly re-scoring through Bulk API 2.0', () => {
+  it('when a run is enqueued, then every Account is scored through query and ingest jobs, in chunks', async () => {
+    h = await harness({ accounts: 3_000 });
+    const { queue, store } = await h.startWorker();
+    await h.startWorker();
+    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    const run = await waitForRun(store, runId);
+    expect(run.state).toBe('completed');
+    expect(run.total).toBe(3_000);
+    expect(run.chunksTotal).toBe(3);
+    expect(run.counts.read).toBe(3_000);
+    expect(run.counts.written + run.counts.unchanged).toBe(3_000);
+    expect(scoredAccounts(h.org)).toEqual({ scored: 3_000, total: 3_000 });
+    // Every metered call of the run is in its record (the emulator also counts the token requests apart).
+    expect(run.apiCalls).toBe(h.org.state.counters.total);
+    const counters = (await admin<{ byKind: Record<string, number> }>(h.org, 'GET', '/counters')).body;
+    expect(counters.byKind.bulkIngestCreate).toBe(3);
+  });
+
+  it('when nothing changed since the last run, then the next run writes nothing: every score is unchanged and no ingest job is created', async () => {
+    h = await harness({ accounts: 1_500 });
+    const { queue, store } = await h.startWorker();
+    expect((await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }))).counts.written).toBe(1_500);
+    const creates = h.org.state.counters.byKind.bulkIngestCreate;
+    const again = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(again.state).toBe('completed');
+    expect(again.counts).toMatchObject({ read: 1_500, unchanged: 1_500, written: 0 });
+    expect(h.org.state.counters.byKind.bulkIngestCreate).toBe(creates);
+  });
+
+  it('when a few Accounts changed since the last run, then only those whose score moved are written, with their reasons', async () => {
+    h = await harness({ accounts: 1_500 });
+    const { queue, store } = await h.startWorker();
+    await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    const contract = h.org.state.field('Contract_Type__c')!;
+    const changed = Array.from({ length: 1_500 }, (_, row) => row).filter((row) => h!.org.state.store.get(row, contract) !== 'Two year').slice(0, 20);
+    await admin(h.org, 'PATCH', '/accounts', { records: changed.map((row) => ({ id: h!.org.state.store.idOf(row), Contract_Type__c: 'Two year', Tenure_Months__c: 70 })) });
+    const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(run.counts.written).toBeGreaterThan(0);
+    expect(run.counts.written).toBeLessThanOrEqual(20);
+    expect(run.counts.unchanged).toBeGreaterThanOrEqual(1_480);
+    const factors = h.org.state.field('Churn_Top_Factors__c')!;
+    for (const row of changed) expect(String(h.org.state.store.get(row, factors))).not.toBe('');
+  });
+
+  it('when a chunk\'s CSV would pass the upload limit, then it is split over several ingest jobs', async () => {
+    h = await harness({ accounts: 1_200 });
+    const { queue, store } = await h.startWorker({ chunkSize: 5_000, ingestMaxBytes: 60_000 });
+    const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(run.state).toBe('completed');
+    expect(run.chunksTotal).toBe(1);
+    expect(h.org.state.counters.byKind.bulkIngestCreate).toBeGreaterThanOrEqual(3);
+    expect(scoredAccounts(h.org).scored).toBe(1_200);
+    const [chunk] = await store.chunks(run.id);
+    expect(chunk!.parts).toBe(h.org.state.counters.byKind.bulkIngestCreate);
+  });
+});
