@@ -13,6 +13,7 @@ export interface Benchmark {
 
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   scoring: async () => (await import('../bench/scoring.js')).benchmark,
+  nightly: async () => (await import('../bench/nightly.js')).benchmark,
   webhook: async () => (await import('../bench/webhook.js')).benchmark,
   predict: async () => (await import('../bench/predict.js')).benchmark,
   realtime: async () => (await import('../bench/realtime.js')).benchmark,

@@ -1,0 +1,289 @@
+/**
+ * `churn-worker bench nightly`: one whole-org re-scoring run against the emulator, with K real worker
+ * processes (`bin/churn-worker worker`), and, in the same session, the I/O floor: the same Bulk query
+ * download and ingest upload with no scoring. Prints a summary, then (last stdout line) one JSON object.
+ *
+ * Order: start the emulator (N accounts) → floor (query, download every page, write Id + placeholder
+ * outputs, ingest, wait) → reset the emulator's counters → start the workers → enqueue a run → wait,
+ * sampling each worker's peak RSS (VmHWM) → check that every Account carries the model's version.
+ * The floor writes placeholder values, so the run afterwards must rewrite every Account.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { childProcessEnv, loadConfig } from '../../config/index.js';
+import { AppError } from '../../core/errors.js';
+import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
+import { createRedis } from '../../queue/redis.js';
+import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
+import { RunStore, FINISHED_STATES } from '../../queue/nightly-store.js';
+import { BulkClient } from '../../salesforce/bulk.js';
+import { SalesforceClient } from '../../salesforce/client.js';
+import { loadSpec, defaultSpecPath } from '../../scoring/spec.js';
+import type { Benchmark } from '../commands/bench.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const BIN = join(ROOT, 'bin/churn-worker');
+
+const usage = `Usage: churn-worker bench nightly [--accounts N] [--workers K] [--lock-rate R] [--chunk-size C] [--no-reasons] [--no-floor]
+
+Starts the emulator with N accounts, measures the I/O floor (Bulk query download + ingest upload, no
+scoring), starts K worker processes, runs one full re-scoring and reports seconds, accounts/s,
+Salesforce API calls, each worker's peak RSS and the ratio to the floor. Last stdout line: JSON with
+accounts, workers, seconds, apiCalls, peakRssMb, floorSeconds, accountsPerSec, ratioToFloor, …
+
+  --accounts N     Accounts in the emulated org (default 100000)
+  --workers K      Worker processes (default 1)
+  --lock-rate R    Share of ingest records failed with UNABLE_TO_LOCK_ROW, 0..1 (default 0)
+  --chunk-size C   Records per chunk / result page (default NIGHTLY_CHUNK_SIZE, 500000)
+  --no-reasons     Score without reasons (top factors), to see their cost
+  --no-floor       Skip the floor measurement
+  --verbose        Print the workers' logs at the end (stderr)
+  --node-options S NODE_OPTIONS of the worker processes, e.g. "--max-old-space-size=256"
+  --steady P       Then change the inputs of P% of the Accounts and time a second run (the nightly
+                   steady state: only moved scores are written, with reasons)`;
+
+function num(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new AppError({ code: 'CONFIG_INVALID', message: `--${name} must be a number ≥ 0, got ${raw}` });
+  return n;
+}
+
+/** Peak and current resident set of a process, from /proc (Linux), in MB. */
+function rssOf(pid: number): { hwm: number; rss: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return hwm ? { hwm: Number(hwm) / 1024, rss: Number(rss ?? 0) / 1024 } : undefined;
+}
+
+async function measureFloor(client: SalesforceClient, soql: string, chunkSize: number, modelFields: string[]): Promise<{ seconds: number; calls: number }> {
+  const bulk = new BulkClient(client, { poll: { initialMs: 200, maxMs: 2_000 } });
+  const started = performance.now();
+  const job = await bulk.createQueryJob(soql);
+  await bulk.waitForJob('query', job.id, { initialMs: 200, maxMs: 2_000 });
+  let locator: string | null = null;
+  const ingestJobs: string[] = [];
+  const scoredAt = new Date().toISOString();
+  let n = 0;
+  do {
+    const page = await bulk.resultPage(job.id, locator, chunkSize);
+    locator = page.nextLocator;
+    const file = join(tmpdir(), `churn-floor-${process.pid}-${n++}.csv`);
+    const out = createWriteStream(file);
+    out.write(`Id,${modelFields.join(',')}\n`);
+    const idIndex = page.header.indexOf('Id');
+    for await (const row of page.rows) {
+      if (!out.write(`${row[idIndex]},1,Low,floor,floor,${scoredAt}\n`)) await new Promise<void>((r) => out.once('drain', r));
+    }
+    await new Promise<void>((r) => out.end(r));
+    const ingest = await bulk.createIngestJob('Account');
+    await bulk.upload(ingest.id, file);
+    await bulk.setState(ingest.id, 'UploadComplete');
+    ingestJobs.push(ingest.id);
+    await rm(file, { force: true });
+  } while (locator);
+  for (const id of ingestJobs) await bulk.waitForJob('ingest', id, { initialMs: 500, maxMs: 2_000 });
+  return { seconds: (performance.now() - started) / 1000, calls: bulk.calls };
+}
+
+function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSize: number, reasons: boolean, redisUrl: string, modelPath: string, scoreBatch: number, nodeOptions?: string): { child: ChildProcess; ready: Promise<void>; output: () => string } {
+  const env = childProcessEnv({
+    LOG_LEVEL: 'info',
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    SF_LOGIN_URL: org.url,
+    SF_CLIENT_ID: org.consumerKey,
+    SF_USERNAME: org.username,
+    SF_PRIVATE_KEY: pem,
+    SF_API_VERSION: '66.0',
+    MODEL_PATH: modelPath,
+    NIGHTLY_ENABLED: 'false',
+    NIGHTLY_CHUNK_SIZE: String(chunkSize),
+    NIGHTLY_REASONS: String(reasons),
+    NIGHTLY_SCORE_BATCH: String(scoreBatch),
+    NIGHTLY_POLL_INITIAL_MS: '500',
+    NIGHTLY_POLL_MAX_MS: '5000',
+    NIGHTLY_API_RESERVE: '0',
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  });
+  const child = spawn(BIN, ['worker'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.length > 200_000) out = out.slice(-100_000);
+      if (out.includes('worker ready')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited (code ${code}) before it was ready:\n${out.slice(-4000)}`)));
+  });
+  return { child, ready, output: () => out };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      accounts: { type: 'string' },
+      workers: { type: 'string' },
+      'lock-rate': { type: 'string' },
+      'chunk-size': { type: 'string' },
+      'no-reasons': { type: 'boolean' },
+      'no-floor': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      'node-options': { type: 'string' },
+      steady: { type: 'string' },
+    },
+  });
+  const config = loadConfig();
+  const accounts = num('accounts', values.accounts, 100_000);
+  const workers = Math.max(1, Math.floor(num('workers', values.workers, 1)));
+  const lockRate = num('lock-rate', values['lock-rate'], 0);
+  const chunkSize = Math.floor(num('chunk-size', values['chunk-size'], config.nightly.chunkSize));
+  const reasons = !values['no-reasons'];
+  const modelPath = join(ROOT, config.scoring.modelPath);
+  const spec = loadSpec(config.scoring.specPath ?? defaultSpecPath(modelPath));
+
+  console.error(`starting the emulator with ${accounts.toLocaleString('en')} accounts…`);
+  const org = await startEmulator({ accounts, lockRate: 0 });
+  const pem = org.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const redis = createRedis(config.redisUrl, 'command');
+  const prefix = `{bench-${randomUUID().slice(0, 8)}}`;
+  const children: ReturnType<typeof startWorker>[] = [];
+  try {
+    const o = spec.outputFields;
+    const modelFields = [o.score, o.risk, o.factors, o.modelVersion, o.scoredAt];
+    const queryFields = ['Id', ...new Set([...spec.features.map((f) => f.field), o.score, o.risk, o.factors, o.modelVersion])];
+    const soql = `SELECT ${queryFields.join(', ')} FROM Account`;
+
+    let floor: { seconds: number; calls: number } | undefined;
+    if (!values['no-floor']) {
+      console.error('measuring the I/O floor (Bulk query download + ingest upload, no scoring)…');
+      const client = await SalesforceClient.connect({ loginUrl: org.url, audience: org.url, clientId: org.consumerKey, username: org.username, privateKey: org.privateKey!, apiVersion: '66.0', tokenTimeoutMs: 10_000 });
+      floor = await measureFloor(client, soql, chunkSize, modelFields);
+      console.error(`floor: ${floor.seconds.toFixed(1)} s, ${floor.calls} calls`);
+    }
+    org.state.faults.set({ lockRate });
+    org.state.counters.reset();
+
+    console.error(`starting ${workers} worker process(es)…`);
+    for (let i = 0; i < workers; i++) children.push(startWorker(org, prefix, pem, chunkSize, reasons, config.redisUrl, modelPath, config.nightly.scoreBatch, values['node-options']));
+    await Promise.all(children.map((c) => c.ready));
+    const peak = new Map<number, number>();
+    const sample = () => {
+      for (const c of children) {
+        const s = c.child.pid ? rssOf(c.child.pid) : undefined;
+        if (s) peak.set(c.child.pid!, Math.max(peak.get(c.child.pid!) ?? 0, s.hwm));
+      }
+    };
+    const sampler = setInterval(sample, 250).unref();
+
+    const queue = nightlyQueue(redis, prefix);
+    const store = new RunStore(redis, prefix);
+    const started = performance.now();
+    const runId = await enqueueRun(queue, store, { trigger: 'bench' });
+    let record = await store.get(runId);
+    let lastLine = 0;
+    while (!record || !FINISHED_STATES.has(record.state)) {
+      await new Promise((r) => setTimeout(r, 250));
+      record = await store.get(runId);
+      if (performance.now() - lastLine > 5_000 && record) {
+        lastLine = performance.now();
+        const chunks = await store.chunks(runId);
+        const read = chunks.reduce((s, c) => s + c.counts.read, 0);
+        console.error(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${record.state}, read ${read.toLocaleString('en')} / ${(record.total ?? 0).toLocaleString('en')}, chunks done ${record.chunksDone}/${record.chunksTotal ?? '?'}`);
+      }
+      for (const c of children) if (c.child.exitCode !== null) throw new Error(`a worker exited during the run:\n${c.output().slice(-4000)}`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const counters = org.state.counters.snapshot();
+    sample();
+    const peaks = [...peak.values()].map((v) => Math.round(v));
+
+    // The steady state: a second run after P% of the Accounts changed.
+    let steady: Record<string, unknown> | undefined;
+    if (values.steady !== undefined) {
+      const share = num('steady', values.steady, 1) / 100;
+      const tenure = org.state.field('Tenure_Months__c')!;
+      const records: Array<{ id: string; Tenure_Months__c: number }> = [];
+      for (let row = 0; row < org.state.store.size; row++) {
+        if ((row * 2654435761) % 1000 < share * 1000) records.push({ id: org.state.store.idOf(row), Tenure_Months__c: ((Number(org.state.store.get(row, tenure) ?? 0) + 37) % 72) + 1 });
+      }
+      const { updateAccounts } = await import('../../emulator/writes.js');
+      for (let i = 0; i < records.length; i += 10_000) updateAccounts(org.state, records.slice(i, i + 10_000), { allOrNone: false, user: org.state.adminUser });
+      const callsBefore = org.state.counters.total;
+      const steadyStarted = performance.now();
+      const steadyId = await enqueueRun(queue, store, { trigger: 'bench' });
+      let r = await store.get(steadyId);
+      while (!r || !FINISHED_STATES.has(r.state)) {
+        await new Promise((res) => setTimeout(res, 250));
+        r = await store.get(steadyId);
+      }
+      steady = { peakRssMb: Math.round(Math.max(0, ...peak.values())), changedAccounts: records.length, seconds: Number(((performance.now() - steadyStarted) / 1000).toFixed(2)), apiCalls: org.state.counters.total - callsBefore, state: r.state, counts: r.counts };
+      console.error(`steady-state run: ${JSON.stringify(steady)}`);
+    }
+    clearInterval(sampler);
+    await queue.close();
+
+    const versionField = org.state.field(o.modelVersion)!;
+    let current = 0;
+    for (let row = 0; row < org.state.store.size; row++) if (org.state.store.get(row, versionField) === spec.modelVersion) current += 1;
+    const result = {
+      accounts,
+      workers,
+      seconds: Number(seconds.toFixed(2)),
+      apiCalls: counters.total,
+      peakRssMb: Math.max(0, ...peaks),
+      floorSeconds: floor ? Number(floor.seconds.toFixed(2)) : null,
+      accountsPerSec: Math.round(accounts / seconds),
+      ratioToFloor: floor ? Number((seconds / floor.seconds).toFixed(2)) : null,
+      workerPeakRssMb: peaks,
+      runState: record.state,
+      runApiCalls: record.apiCalls,
+      counts: record.counts,
+      chunks: record.chunksTotal,
+      scoredWithModel: current,
+      allScored: current === org.state.store.count,
+      lockRate,
+      reasons,
+      chunkSize,
+      floorApiCalls: floor?.calls ?? null,
+      callsByKind: counters.byKind,
+      ...(steady ? { steady } : {}),
+    };
+    console.log(`Nightly run of ${accounts.toLocaleString('en')} accounts with ${workers} worker(s): ${result.seconds} s (${result.accountsPerSec.toLocaleString('en')} accounts/s), ${result.apiCalls} API calls`);
+    console.log(`  state ${record.state}; read ${record.counts.read}, written ${record.counts.written}, unchanged ${record.counts.unchanged}, retried ${record.counts.retried}, failed ${record.counts.failed}`);
+    console.log(`  peak RSS per worker: ${peaks.join(', ')} MB; I/O floor ${result.floorSeconds ?? '-'} s (ratio ${result.ratioToFloor ?? '-'})`);
+    console.log(`  Accounts carrying model ${spec.modelVersion}: ${current.toLocaleString('en')} of ${org.state.store.count.toLocaleString('en')}`);
+    if (values.verbose) for (const c of children) console.error(c.output().slice(-20_000));
+    console.log(JSON.stringify(result));
+    return record.state === 'completed' || record.state === 'completed-with-failures' ? 0 : 1;
+  } finally {
+    for (const c of children) c.child.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.child.exitCode === null ? new Promise((r) => c.child.once('exit', r)) : undefined)));
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+    await org.close();
+  }
+}
+
+export const benchmark: Benchmark = {
+  summary: 'Whole-org re-scoring through Bulk API 2.0 with K worker processes, against its I/O floor.',
+  usage,
+  run,
+};
