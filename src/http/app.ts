@@ -3,12 +3,13 @@
  * outbound-message receiver, the prediction API, metrics and the dashboard here.
  */
 import express, { type Express, type Router } from 'express';
-import type { Logger } from '../log/logger.js';
+import { requestId, type Logger } from '../log/logger.js';
 import { registry } from '../observability/metrics.js';
 
 export interface ReadinessCheck {
   name: string;
-  check: () => Promise<void>;
+  /** Throws when not ready; may return a note for the answer (e.g. "not configured: …"). */
+  check: () => Promise<void | string>;
 }
 
 export interface AppDeps {
@@ -24,6 +25,23 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
 
+  // Every request gets an id (Heroku's router sends X-Request-ID; otherwise a new one), echoed in the
+  // answer and carried by the logs written for it (see forRequest() in log/logger.ts).
+  const access = deps.logger.child({ module: 'http' });
+  app.use((req, res, next) => {
+    const id = requestId(req.headers['x-request-id']);
+    res.locals.requestId = id;
+    res.setHeader('x-request-id', id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const line = { reqId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
+      if (res.statusCode >= 500) access.warn(line, 'request answered');
+      else access.debug(line, 'request answered');
+    });
+    next();
+  });
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -36,8 +54,8 @@ export function createApp(deps: AppDeps): Express {
     const results = await Promise.all(
       deps.readiness.map(async ({ name, check }) => {
         try {
-          await check();
-          return { name, ok: true };
+          const note = await check();
+          return { name, ok: true, ...(typeof note === 'string' ? { note } : {}) };
         } catch (error) {
           return { name, ok: false, error: (error as Error).message };
         }

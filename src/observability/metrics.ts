@@ -1,11 +1,18 @@
 /**
  * Prometheus metrics (prom-client), one registry per process. Modules import the instruments they
- * update; `/metrics` serves the registry.
+ * update; `/metrics` serves the registry (the web process on its port, the worker on
+ * WORKER_METRICS_PORT when set). Gauges that describe shared state (queue depths) are read from Redis
+ * when scraped, so any process that can reach Redis reports them.
+ *
+ * Nothing here imports a boundary: callers pass plain shapes (a BullMQ worker's events, a batch
+ * outcome, an API-usage pair), so the instruments stay usable from the nightly path and the tests.
  */
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
+
+// --- Outbound messages (web) ------------------------------------------------------------------
 
 export const outboundNotifications = new Counter({
   name: 'churn_outbound_notifications_total',
@@ -20,3 +27,209 @@ export const outboundRefusals = new Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 });
+
+// --- Queues ----------------------------------------------------------------------------------
+
+/** Something whose depth can be read on scrape: a BullMQ Queue fits (`name` + `getJobCounts`). */
+export interface QueueDepthSource {
+  readonly name: string;
+  getJobCounts(...states: string[]): Promise<Record<string, number>>;
+}
+
+const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'] as const;
+const depthSources = new Set<QueueDepthSource>();
+const backlogSources = new Map<string, () => Promise<number>>();
+
+export const queueDepth = new Gauge({
+  name: 'churn_queue_jobs',
+  help: 'Jobs in each queue by state (waiting, active, delayed, failed, …), read from Redis when scraped.',
+  labelNames: ['queue', 'state'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    await Promise.all(
+      [...depthSources].map(async (source) => {
+        try {
+          const counts = await source.getJobCounts(...DEPTH_STATES);
+          for (const state of DEPTH_STATES) this.set({ queue: source.name, state }, counts[state] ?? 0);
+        } catch {
+          // Redis unavailable: leave the queue out of this scrape; /readyz reports the outage.
+        }
+      }),
+    );
+  },
+});
+
+export const realtimeBacklog = new Gauge({
+  name: 'churn_realtime_intake_backlog',
+  help: 'Changed Accounts received but not yet grouped into a batch job (entries in the intake stream).',
+  labelNames: ['stream'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    await Promise.all(
+      [...backlogSources].map(async ([stream, read]) => {
+        try {
+          this.set({ stream }, await read());
+        } catch {
+          // see above
+        }
+      }),
+    );
+  },
+});
+
+/** Reports a queue's depths on every scrape until the returned function is called. */
+export function watchQueueDepth(source: QueueDepthSource): () => void {
+  depthSources.add(source);
+  return () => void depthSources.delete(source);
+}
+
+/** Reports the intake stream's length (XLEN) on every scrape until the returned function is called. */
+export function watchRealtimeBacklog(stream: string, length: () => Promise<number>): () => void {
+  backlogSources.set(stream, length);
+  return () => void backlogSources.delete(stream);
+}
+
+export const jobDuration = new Histogram({
+  name: 'churn_job_duration_seconds',
+  help: 'Time a worker spent on a job, from start to completion or failure, per queue.',
+  labelNames: ['queue', 'outcome'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+  registers: [registry],
+});
+
+interface TimedJob {
+  processedOn?: number;
+  finishedOn?: number;
+}
+
+/** The part of a BullMQ Worker the instruments listen to. */
+export interface WorkerEvents {
+  on(event: 'completed', listener: (job: TimedJob) => void): unknown;
+  on(event: 'failed', listener: (job: TimedJob | undefined) => void): unknown;
+}
+
+/** Records every job's duration on `queue` from the worker's completed/failed events. */
+export function instrumentWorker(worker: WorkerEvents, queue: string): void {
+  const observe = (job: TimedJob | undefined, outcome: 'completed' | 'failed') => {
+    if (!job?.processedOn) return;
+    jobDuration.observe({ queue, outcome }, Math.max(0, (job.finishedOn ?? Date.now()) - job.processedOn) / 1000);
+  };
+  worker.on('completed', (job) => observe(job, 'completed'));
+  worker.on('failed', (job) => observe(job, 'failed'));
+}
+
+// --- Scoring ---------------------------------------------------------------------------------
+
+export const scoringDuration = new Histogram({
+  name: 'churn_scoring_duration_seconds',
+  help: 'Time of one call to the scoring thread (a batch of records), with or without reasons.',
+  labelNames: ['reasons', 'outcome'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  registers: [registry],
+});
+
+export const scoringRecords = new Counter({
+  name: 'churn_scoring_records_total',
+  help: 'Records handed to the scoring thread.',
+  registers: [registry],
+});
+
+// --- Write-back ------------------------------------------------------------------------------
+
+export const writebackRecords = new Counter({
+  name: 'churn_writeback_records_total',
+  help: 'Records after a batch, by result (written, unchanged, retry, failed) and Salesforce error code ("none" on success).',
+  labelNames: ['source', 'result', 'code'] as const,
+  registers: [registry],
+});
+
+/** The counts of one rescoring batch (core/rescore.ts BatchOutcome has this shape). */
+export interface OutcomeCounts {
+  written: readonly unknown[];
+  unchanged: readonly unknown[];
+  retry: ReadonlyArray<{ code: string }>;
+  failed: ReadonlyArray<{ code: string }>;
+}
+
+export function observeBatchOutcome(outcome: OutcomeCounts, source = 'realtime'): void {
+  if (outcome.written.length > 0) writebackRecords.inc({ source, result: 'written', code: 'none' }, outcome.written.length);
+  if (outcome.unchanged.length > 0) writebackRecords.inc({ source, result: 'unchanged', code: 'none' }, outcome.unchanged.length);
+  for (const result of ['retry', 'failed'] as const) {
+    const byCode = new Map<string, number>();
+    for (const f of outcome[result]) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
+    for (const [code, n] of byCode) writebackRecords.inc({ source, result, code }, n);
+  }
+}
+
+// --- Salesforce API --------------------------------------------------------------------------
+
+export const salesforceCalls = new Counter({
+  name: 'churn_salesforce_api_calls_total',
+  help: 'REST calls to Salesforce by kind (query, collectionsUpdate, describe, limits, bulk…), sign-ins excluded.',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+export const salesforceApiUsage = new Gauge({
+  name: 'churn_salesforce_daily_api_requests',
+  help: 'The org\'s daily API allowance as last seen in a Sforce-Limit-Info header: used, limit and remaining.',
+  labelNames: ['measure'] as const,
+  registers: [registry],
+});
+
+export function observeApiUsage(usage: { used: number; limit: number } | undefined): void {
+  if (!usage) return;
+  salesforceApiUsage.set({ measure: 'used' }, usage.used);
+  salesforceApiUsage.set({ measure: 'limit' }, usage.limit);
+  salesforceApiUsage.set({ measure: 'remaining' }, Math.max(0, usage.limit - usage.used));
+}
+
+// --- Nightly runs ----------------------------------------------------------------------------
+
+export const nightlyRuns = new Counter({
+  name: 'churn_nightly_runs_total',
+  help: 'Nightly (or manual) re-scoring runs that ended, by final state.',
+  labelNames: ['state'] as const,
+  registers: [registry],
+});
+
+export const nightlyRunDuration = new Histogram({
+  name: 'churn_nightly_run_duration_seconds',
+  help: 'Wall time of a finished re-scoring run, from start to end.',
+  labelNames: ['state'] as const,
+  buckets: [60, 300, 600, 1_800, 3_600, 7_200, 14_400, 28_800],
+  registers: [registry],
+});
+
+export const nightlyRecords = new Counter({
+  name: 'churn_nightly_records_total',
+  help: 'Records of finished re-scoring runs by count (read, scored, unchanged, written, failed, retried).',
+  labelNames: ['count'] as const,
+  registers: [registry],
+});
+
+export const nightlyLastRun = new Gauge({
+  name: 'churn_nightly_last_run_end_seconds',
+  help: 'When the last re-scoring run ended (Unix time), by state.',
+  labelNames: ['state'] as const,
+  registers: [registry],
+});
+
+/** What the nightly code knows when a run ends (queue/nightly-store.ts RunRecord has this shape). */
+export interface FinishedRun {
+  state: string;
+  startedAt?: string;
+  endedAt?: string;
+  counts: Readonly<Record<string, number>>;
+}
+
+/** Call once per run, in the process that saw it end. */
+export function recordNightlyRun(run: FinishedRun): void {
+  nightlyRuns.inc({ state: run.state });
+  const end = run.endedAt ? Date.parse(run.endedAt) : Date.now();
+  if (run.startedAt) nightlyRunDuration.observe({ state: run.state }, Math.max(0, end - Date.parse(run.startedAt)) / 1000);
+  for (const [count, n] of Object.entries(run.counts)) if (n > 0) nightlyRecords.inc({ count }, n);
+  nightlyLastRun.set({ state: run.state }, end / 1000);
+}

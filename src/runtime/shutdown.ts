@@ -8,6 +8,12 @@ import type { Logger } from '../log/logger.js';
 export interface ShutdownStep {
   name: string;
   run: () => Promise<unknown> | unknown;
+  /**
+   * When the step is still running at the deadline, skip the remaining steps and let the process
+   * exit (for workers: a job that cannot finish goes back to the queue when its lock expires).
+   * @defaultValue false
+   */
+  exitOnTimeout?: boolean;
 }
 
 export function createShutdown(steps: ShutdownStep[], logger: Logger, deadlineMs = 25_000): (reason: string) => Promise<void> {
@@ -19,11 +25,15 @@ export function createShutdown(steps: ShutdownStep[], logger: Logger, deadlineMs
       for (const step of steps) {
         const left = deadlineMs - (Date.now() - started);
         let timer: NodeJS.Timeout | undefined;
+        let timedOut = false;
         try {
           await Promise.race([
             Promise.resolve().then(step.run),
             new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`did not finish within ${Math.max(left, 0)} ms`)), Math.max(left, 0));
+              timer = setTimeout(() => {
+                timedOut = true;
+                reject(new Error(`did not finish within ${Math.max(left, 0)} ms`));
+              }, Math.max(left, 0));
             }),
           ]);
           logger.debug({ step: step.name }, 'shutdown step done');
@@ -31,6 +41,10 @@ export function createShutdown(steps: ShutdownStep[], logger: Logger, deadlineMs
           logger.warn({ step: step.name, err: error }, 'shutdown step failed');
         } finally {
           clearTimeout(timer);
+        }
+        if (timedOut && step.exitOnTimeout) {
+          logger.warn({ step: step.name, skipped: steps.slice(steps.indexOf(step) + 1).map((s) => s.name) }, 'shutdown deadline reached; exiting without the remaining steps');
+          break;
         }
       }
       logger.info({ ms: Date.now() - started }, 'shut down');

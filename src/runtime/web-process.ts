@@ -6,13 +6,24 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Queue } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
+import { adminRouterFor } from '../http/admin/route.js';
+import { dashboardRouter } from '../http/dashboard/route.js';
+import { modelReadiness, redisReadiness, salesforceReadiness } from '../http/health.js';
 import { outboundRouter } from '../http/outbound/route.js';
 import { predictRouter } from '../http/predict/route.js';
 import type { Logger } from '../log/logger.js';
+import { watchQueueDepth, watchRealtimeBacklog } from '../observability/metrics.js';
+import { StatusStore } from '../observability/status-store.js';
+import { FailureLog } from '../queue/failures.js';
+import { QUEUES } from '../queue/names.js';
+import { RunStore } from '../queue/nightly-store.js';
 import { RealtimeIntake } from '../queue/realtime-intake.js';
+import { realtimeQueue } from '../queue/realtime-worker.js';
 import { createRedis } from '../queue/redis.js';
+import { TokenProvider } from '../salesforce/auth.js';
 import { ScoringThread } from '../scoring/thread.js';
 import type { ShutdownStep } from './shutdown.js';
 
@@ -30,24 +41,49 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
     logger.child({ module: 'scoring' }),
   );
   let shuttingDown = false;
+  const prefix = config.queue.prefix;
+  const intake = new RealtimeIntake(redis, prefix);
+  const queues = { realtime: realtimeQueue(redis, prefix), nightly: new Queue(QUEUES.nightly, { connection: redis, prefix }) };
+  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const unwatch = [
+    watchQueueDepth(queues.realtime),
+    watchQueueDepth(queues.nightly),
+    watchRealtimeBacklog(intake.keys.stream, () => redis.xlen(intake.keys.stream)),
+  ];
+  // The web process signs in only to prove it can (readiness); the token is cached, never per probe.
+  const tokens = config.salesforce ? new TokenProvider(config.salesforce, logger.child({ module: 'salesforce' })) : undefined;
+  const runs = new RunStore(redis, prefix);
   const app = createApp({
     logger,
     isShuttingDown: () => shuttingDown,
-    readiness: [{ name: 'redis', check: async () => void (await redis.ping()) }],
+    readiness: [redisReadiness(redis), modelReadiness(scoring), salesforceReadiness(tokens)],
     routers: [
+      dashboardRouter({
+        admin: config.admin,
+        realtimeQueue: queues.realtime,
+        queues: [queues.realtime, queues.nightly],
+        failures: new FailureLog(redis, prefix),
+        status: new StatusStore(redis, prefix),
+        lastNightlyRun: async () => {
+          const id = (await runs.activeId()) ?? (await runs.recentIds(1))[0];
+          return id ? runs.get(id) : undefined;
+        },
+        logger: logger.child({ module: 'admin' }),
+      }),
       outboundRouter({
         ...config.outbound,
         orgId: config.orgId,
-        intake: new RealtimeIntake(redis, config.queue.prefix),
+        intake,
         logger: logger.child({ module: 'outbound' }),
       }),
       predictRouter({ scoring, auth: config.predict }),
+      adminRouterFor(config, redis, logger),
     ],
   });
   const server = app.listen(config.port);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, outboundPath: config.outbound.path, predictApi: config.predict ? 'on' : 'off' }, 'web process listening');
+  logger.info({ port, outboundPath: config.outbound.path, predictApi: config.predict ? 'on' : 'off', admin: config.admin ? 'on' : 'off' }, 'web process listening');
   return {
     server,
     port,
@@ -55,6 +91,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
       { name: 'not-ready', run: () => void (shuttingDown = true) },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'scoring', run: () => scoring.close() },
+      { name: 'queues', run: () => Promise.all([...unwatch.map((stop) => stop()), queues.realtime.close(), queues.nightly.close()]) },
       { name: 'redis', run: () => redis.quit() },
     ],
   };

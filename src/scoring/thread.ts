@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
+import { scoringDuration, scoringRecords } from '../observability/metrics.js';
 import type { Prediction, RecordFailure, ScoringEngineOptions } from './engine.js';
 import type { FeatureSpec } from './spec.js';
 
@@ -94,8 +95,20 @@ export class ScoringThread {
     if (this.closed) return Promise.reject(new AppError({ code: 'SCORING_FAILED', message: 'The scoring thread was closed.' }));
     const id = this.nextId++;
     this.recordsScored += records.length;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    scoringRecords.inc(records.length);
+    const reasons = String(options.reasons ?? true);
+    const stop = records.length > 0 ? scoringDuration.startTimer({ reasons }) : undefined;
+    return new Promise<ThreadResult[]>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: (r) => {
+          stop?.({ outcome: 'ok' });
+          resolve(r);
+        },
+        reject: (e) => {
+          stop?.({ outcome: 'error' });
+          reject(e);
+        },
+      });
       this.worker.postMessage({ type: 'score', id, records, reasons: options.reasons ?? true, now: (options.now ?? new Date()).getTime() } satisfies ThreadRequest);
     });
   }

@@ -37,7 +37,10 @@ describe('web process', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: [{ name: 'redis', ok: true }] });
+    const readiness = (await ready.json()) as { status: string; checks: Array<{ name: string; ok: boolean; note?: string }> };
+    expect(readiness.status).toBe('ready');
+    expect(readiness.checks.map((c) => [c.name, c.ok])).toEqual([['redis', true], ['model', true], ['salesforce', true]]);
+    expect(readiness.checks[2]!.note).toMatch(/not configured/);
     web.child.kill('SIGTERM');
     expect(await web.exited).toBe(0);
     expect(web.output()).toContain('shut down');

@@ -5,7 +5,7 @@
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../../core/errors.js';
-import type { Logger } from '../../log/logger.js';
+import { forRequest, type Logger } from '../../log/logger.js';
 import { outboundNotifications, outboundRefusals } from '../../observability/metrics.js';
 import type { RealtimeIntake } from '../../queue/realtime-intake.js';
 import { OutboundRefusal, parseOutboundMessage, sameSalesforceId } from './envelope.js';
@@ -48,19 +48,20 @@ export function outboundRouter(options: OutboundRouteOptions): Router {
   const body = express.text({ type: () => true, limit: options.maxBodyBytes, defaultCharset: 'utf-8' });
 
   router.post(options.path, body, async (req: Request, res: Response) => {
+    const log = forRequest(logger, res);
     if (!options.orgId) {
-      refuse(res, logger, { status: 503, reason: 'not-configured', message: 'This receiver has no SF_ORG_ID configured, so it accepts no messages yet. Set SF_ORG_ID on the web process.' });
+      refuse(res, log, { status: 503, reason: 'not-configured', message: 'This receiver has no SF_ORG_ID configured, so it accepts no messages yet. Set SF_ORG_ID on the web process.' });
       return;
     }
     let message;
     try {
       message = parseOutboundMessage(typeof req.body === 'string' ? req.body : '');
     } catch (error) {
-      if (error instanceof OutboundRefusal) return refuse(res, logger, error);
+      if (error instanceof OutboundRefusal) return refuse(res, log, error);
       throw error;
     }
     if (!sameSalesforceId(message.organizationId, options.orgId)) {
-      return refuse(res, logger, {
+      return refuse(res, log, {
         status: 403,
         reason: 'wrong-org',
         message: `OrganizationId ${message.organizationId} is not the org this receiver serves; check SF_ORG_ID or the outbound message's endpoint URL.`,
@@ -68,7 +69,7 @@ export function outboundRouter(options: OutboundRouteOptions): Router {
     }
     const other = message.notifications.find((n) => n.sObjectType !== 'Account');
     if (other) {
-      return refuse(res, logger, {
+      return refuse(res, log, {
         status: 400,
         reason: 'wrong-object',
         message: `Notification ${other.id} carries a ${other.sObjectType}; this endpoint accepts Account notifications only.`,
@@ -82,11 +83,11 @@ export function outboundRouter(options: OutboundRouteOptions): Router {
       );
       outboundNotifications.inc({ outcome: 'acked' }, message.notifications.length);
       if (result.duplicates > 0) outboundNotifications.inc({ outcome: 'deduplicated' }, result.duplicates);
-      logger.debug({ notifications: message.notifications.length, enqueued: result.enqueued, duplicates: result.duplicates }, 'outbound message enqueued');
+      log.debug({ notifications: message.notifications.length, enqueued: result.enqueued, duplicates: result.duplicates }, 'outbound message enqueued');
       sendXml(res, 200, ACK_BODY);
     } catch (error) {
-      logger.error({ err: (error as Error).message }, 'could not enqueue an outbound message; answering a fault so Salesforce retries');
-      refuse(res, logger, {
+      log.error({ err: (error as Error).message }, 'could not enqueue an outbound message; answering a fault so Salesforce retries');
+      refuse(res, log, {
         status: 500,
         reason: 'queue-unavailable',
         message: 'The receiver could not store the notifications (queue unavailable); Salesforce will retry this message.',
@@ -96,12 +97,13 @@ export function outboundRouter(options: OutboundRouteOptions): Router {
 
   // Body-reading errors (too large, bad encoding) become faults too, never an HTML error page.
   router.use(options.path, (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const log = forRequest(logger, res);
     const e = error as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.too.large') {
-      return refuse(res, logger, { status: 413, reason: 'too-large', message: `The message is larger than ${options.maxBodyBytes} bytes.` });
+      return refuse(res, log, { status: 413, reason: 'too-large', message: `The message is larger than ${options.maxBodyBytes} bytes.` });
     }
     if (typeof e.status === 'number' && e.status < 500) {
-      return refuse(res, logger, { status: 400, reason: 'unreadable-body', message: `The request body could not be read: ${e.message ?? 'bad request'}.` });
+      return refuse(res, log, { status: 400, reason: 'unreadable-body', message: `The request body could not be read: ${e.message ?? 'bad request'}.` });
     }
     next(error);
   });

@@ -1,0 +1,47 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createShutdown } from '../../src/runtime/shutdown.js';
+
+const logger = pino({ level: 'silent' });
+const never = () => new Promise<void>(() => undefined);
+
+describe('createShutdown', () => {
+  it('when a step overruns the deadline, then the next steps still run unless it says to exit', async () => {
+    const ran: string[] = [];
+    const shutdown = createShutdown(
+      [
+        { name: 'slow', run: never },
+        { name: 'after', run: () => void ran.push('after') },
+      ],
+      logger,
+      80,
+    );
+    await shutdown('SIGTERM');
+    expect(ran).toEqual(['after']);
+  });
+
+  it('when the workers step overruns with exitOnTimeout, then the remaining steps are skipped and it ends at the deadline', async () => {
+    const ran: string[] = [];
+    const shutdown = createShutdown(
+      [
+        { name: 'not-ready', run: () => void ran.push('not-ready') },
+        { name: 'workers', run: never, exitOnTimeout: true },
+        { name: 'scoring', run: () => void ran.push('scoring') },
+        { name: 'redis', run: () => void ran.push('redis') },
+      ],
+      logger,
+      100,
+    );
+    const started = Date.now();
+    await shutdown('SIGTERM');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(ran).toEqual(['not-ready']);
+  });
+
+  it('when called twice, then the steps run once', async () => {
+    let runs = 0;
+    const shutdown = createShutdown([{ name: 'one', run: () => void (runs += 1) }], logger);
+    await Promise.all([shutdown('SIGTERM'), shutdown('SIGINT')]);
+    expect(runs).toBe(1);
+  });
+});
