@@ -5,6 +5,8 @@ export interface Command {
   summary: string;
   /** Full usage text for `churn-worker <name> --help`. */
   usage: string;
+  /** True when the subcommand answers `--help` itself (it dispatches to named sub-subcommands). */
+  handlesHelp?: boolean;
   /** Runs the subcommand; resolves to the process exit code. */
   run(argv: string[]): Promise<number>;
 }

@@ -34,8 +34,13 @@ export const command: Command = {
   name: 'bench',
   summary: 'Run a named benchmark (scoring, ...).',
   usage,
+  handlesHelp: true,
   async run(argv) {
     const [name, ...rest] = argv;
+    if (name === '--help' || name === '-h') {
+      console.log(usage);
+      return 0;
+    }
     const load = name ? BENCHMARKS[name] : undefined;
     if (!load) {
       console.error(name ? `churn-worker bench: unknown benchmark "${name}"\n\n${usage}` : usage);
