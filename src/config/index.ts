@@ -276,14 +276,6 @@ function readPublicKeys(env: Env): KeyObject[] | undefined {
   });
 }
 
-/**
- * A clean environment for a child process this one starts (the nightly benchmark's workers): only
- * PATH and HOME are inherited, so no secret of this process leaks into it by accident.
- */
-export function childProcessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   // Blank values count as unset, as in most .env tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

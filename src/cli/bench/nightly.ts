@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { childProcessEnv, loadConfig } from '../../config/index.js';
+import { childEnv, loadConfig } from '../../config/index.js';
 import { AppError } from '../../core/errors.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
 import { createRedis } from '../../queue/redis.js';
@@ -99,7 +99,7 @@ async function measureFloor(client: SalesforceClient, soql: string, chunkSize: n
 }
 
 function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSize: number, reasons: boolean, redisUrl: string, modelPath: string, scoreBatch: number, nodeOptions?: string): { child: ChildProcess; ready: Promise<void>; output: () => string } {
-  const env = childProcessEnv({
+  const env = childEnv({
     LOG_LEVEL: 'info',
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
