@@ -6,6 +6,8 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
+import { instrumentWorker } from '../observability/metrics.js';
+import { QUEUES } from '../queue/names.js';
 import type { FailureLog } from '../queue/failures.js';
 import { registerNightlySchedule, startNightlyWorker } from '../queue/nightly-worker.js';
 import type { SalesforceClient } from '../salesforce/client.js';
@@ -27,6 +29,7 @@ export async function startNightly(config: Config, connection: Redis, salesforce
     lockDurationMs: config.queue.lockDurationMs,
     logger,
   });
+  instrumentWorker(worker, QUEUES.nightly);
   await registerNightlySchedule(queue, config.nightly, logger);
   let closing: Promise<void> | undefined;
   return {
