@@ -10,7 +10,7 @@ export interface ModelCard {
   algorithm: string;
   data: { source: string; sha256: string; rows: number; churned: number; retained: number };
   hyperParameters: GbtParams;
-  model: { sha256: string; bytes: number; trees: number; nodes: number; inputWidth: number; input: string; output: string };
+  model: { sha256: string; bytes: number; trees: number; nodes: number; rounds?: number; inputWidth: number; input: string; output: string };
   crossValidation: {
     folds: number;
     perFold: Metrics[];
@@ -34,7 +34,7 @@ export function renderCardMarkdown(card: ModelCard): string {
   lines.push(`- Algorithm: ${card.algorithm}`);
   lines.push(`- Trained: ${card.createdAt}, seed ${card.seed}`);
   lines.push(`- Data: \`${card.data.source}\`, ${card.data.rows} rows (${card.data.churned} churned, ${card.data.retained} retained), sha256 \`${card.data.sha256}\``);
-  lines.push(`- Model: ${card.model.trees} trees, ${card.model.nodes} nodes, ${card.model.bytes} bytes, input \`${card.model.input}\` [N, ${card.model.inputWidth}], output \`${card.model.output}\` [N, 1], sha256 \`${card.model.sha256}\``);
+  lines.push(`- Model: ${card.model.rounds !== undefined ? `${card.model.rounds} boosting rounds exported as ` : ''}${card.model.trees} trees, ${card.model.nodes} nodes, ${card.model.bytes} bytes, input \`${card.model.input}\` [N, ${card.model.inputWidth}], output \`${card.model.output}\` [N, 1], sha256 \`${card.model.sha256}\``);
   const hp = card.hyperParameters;
   lines.push(`- Hyper-parameters: rounds ${hp.rounds}, learning rate ${hp.learningRate}, max depth ${hp.maxDepth}, min leaf ${hp.minLeaf}, subsample ${hp.subsample}, λ ${hp.lambda}, max bins ${hp.maxBins}`, '');
 

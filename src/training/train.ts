@@ -16,6 +16,7 @@ import type { LabelledData } from './dataset.js';
 import { fitSpec } from './fit-spec.js';
 import { DEFAULT_GBT, predictProba, trainGbt, type GbtParams } from './gbt.js';
 import { calibrationDeciles, meanMetrics, metrics, type Metrics } from './metrics.js';
+import { mergeStumps } from './merge-stumps.js';
 import { treeEnsembleModel } from './onnx-builder.js';
 
 export interface TrainOptions {
@@ -137,7 +138,9 @@ export function train(data: LabelledData, options: TrainOptions): TrainResult {
     },
   });
   const inSample = metrics(predictProba(model, matrix), data.labels);
-  const onnx = treeEnsembleModel({ trees: model.trees, baseValue: model.baseMargin, width: matrix.width, inputName: INPUT_NAME, outputName: OUTPUT_NAME, docString: 'Churn probability: gradient-boosted trees trained by churn-worker.' });
+  // Boosting rounds stay in the card; the exported ensemble merges stumps on a column (same predictions).
+  const exported = mergeStumps(model.trees);
+  const onnx = treeEnsembleModel({ trees: exported, baseValue: model.baseMargin, width: matrix.width, inputName: INPUT_NAME, outputName: OUTPUT_NAME, docString: 'Churn probability: gradient-boosted trees trained by churn-worker.' });
   const modelSha = createHash('sha256').update(onnx).digest('hex');
   const version = modelVersion(options.out, now, modelSha);
   const spec: FeatureSpec = parseSpec({ ...fitted, modelVersion: version }, 'fitted spec');
@@ -161,7 +164,7 @@ export function train(data: LabelledData, options: TrainOptions): TrainResult {
     algorithm: 'gradient-boosted trees, logistic loss (ai.onnx.ml TreeEnsembleRegressor + Sigmoid)',
     data: { source: data.source, sha256: data.sha256, rows: data.records.length, churned: positives, retained: data.records.length - positives },
     hyperParameters: params,
-    model: { sha256: modelSha, bytes: onnx.length, trees: model.trees.length, nodes: model.trees.reduce((s, t) => s + t.featureIds.length, 0), inputWidth: encoder.width, input: INPUT_NAME, output: OUTPUT_NAME },
+    model: { sha256: modelSha, bytes: onnx.length, trees: exported.length, nodes: exported.reduce((s, t) => s + t.featureIds.length, 0), rounds: model.trees.length, inputWidth: encoder.width, input: INPUT_NAME, output: OUTPUT_NAME },
     crossValidation: cv,
     trainingMetrics: inSample,
     calibration,
@@ -176,7 +179,7 @@ export function train(data: LabelledData, options: TrainOptions): TrainResult {
   writeFileSync(specPath, `${JSON.stringify(spec, null, 2)}\n`);
   writeFileSync(`${options.out}.card.json`, `${JSON.stringify(card, roundNumbers, 2)}\n`);
   writeFileSync(`${options.out}.card.md`, renderCardMarkdown(card));
-  progress(`wrote ${modelPath} (${onnx.length} bytes, ${model.trees.length} trees), ${specPath}, ${options.out}.card.json, ${options.out}.card.md`);
+  progress(`wrote ${modelPath} (${onnx.length} bytes, ${model.trees.length} rounds in ${exported.length} trees), ${specPath}, ${options.out}.card.json, ${options.out}.card.md`);
   return { modelPath, specPath, card };
 }
 
