@@ -81,7 +81,7 @@ const envSchema = z.object({
     .default('UTC'),
   NIGHTLY_CHUNK_SIZE: z.coerce.number().int().min(1_000, 'at least 1000').default(500_000),
   NIGHTLY_SCORE_BATCH: z.coerce.number().int().min(100).max(100_000).default(2_000),
-  NIGHTLY_CONCURRENCY: positiveInt.default(2),
+  NIGHTLY_CONCURRENCY: positiveInt.default(1),
   NIGHTLY_API_RESERVE: z.coerce.number().int().min(0).default(5_000),
   NIGHTLY_RESERVE_WAIT_MS: positiveInt.default(15 * 60_000),
   NIGHTLY_POLL_INITIAL_MS: positiveInt.default(1_000),

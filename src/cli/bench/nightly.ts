@@ -98,7 +98,7 @@ async function measureFloor(client: SalesforceClient, soql: string, chunkSize: n
   return { seconds: (performance.now() - started) / 1000, calls: bulk.calls };
 }
 
-function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSize: number, reasons: boolean, redisUrl: string, modelPath: string, scoreBatch: number, nodeOptions?: string, scoringThreads = 1): { child: ChildProcess; ready: Promise<void>; output: () => string } {
+function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSize: number, reasons: boolean, redisUrl: string, modelPath: string, scoreBatch: number, nodeOptions?: string, scoringThreads = 1, concurrency = 2): { child: ChildProcess; ready: Promise<void>; output: () => string } {
   const env = childEnv({
     LOG_LEVEL: 'info',
     REDIS_URL: redisUrl,
@@ -114,6 +114,7 @@ function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSiz
     NIGHTLY_REASONS: String(reasons),
     NIGHTLY_SCORE_BATCH: String(scoreBatch),
     SCORING_THREADS: String(scoringThreads),
+    NIGHTLY_CONCURRENCY: String(concurrency),
     NIGHTLY_POLL_INITIAL_MS: '500',
     NIGHTLY_POLL_MAX_MS: '5000',
     NIGHTLY_API_RESERVE: '0',
@@ -182,7 +183,7 @@ async function run(argv: string[]): Promise<number> {
     org.state.counters.reset();
 
     console.error(`starting ${workers} worker process(es)…`);
-    for (let i = 0; i < workers; i++) children.push(startWorker(org, prefix, pem, chunkSize, reasons, config.redisUrl, modelPath, config.nightly.scoreBatch, values['node-options'], config.scoring.threads));
+    for (let i = 0; i < workers; i++) children.push(startWorker(org, prefix, pem, chunkSize, reasons, config.redisUrl, modelPath, config.nightly.scoreBatch, values['node-options'], config.scoring.threads, config.nightly.concurrency));
     await Promise.all(children.map((c) => c.ready));
     const peak = new Map<number, number>();
     const sample = () => {
