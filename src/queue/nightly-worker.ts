@@ -201,7 +201,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
     }
   };
 
-  const process = async (job: Job<NightlyData>, token?: string) => {
+  const processJob = async (job: Job<NightlyData>, token?: string) => {
     const runId = (job.data as { runId?: string }).runId ?? String(job.id).replace(/[^\w-]/g, '_');
     try {
       return job.name === 'chunk' ? await chunkProcessor(job) : await runProcessor(job, token);
@@ -229,7 +229,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
     }
   };
 
-  const worker = new Worker<NightlyData>(QUEUES.nightly, process, {
+  const worker = new Worker<NightlyData>(QUEUES.nightly, processJob, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: config.concurrency,

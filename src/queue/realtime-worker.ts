@@ -54,7 +54,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
   const { logger, failures } = options;
   const queue = realtimeQueue(options.connection, options.prefix);
 
-  const process = async (job: Job<RealtimeJobData>) => {
+  const processBatch = async (job: Job<RealtimeJobData>) => {
     const parsed = realtimeJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`Job data is not a real-time batch: ${parsed.error.issues[0]?.message}`);
     const data = parsed.data;
@@ -97,7 +97,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
     return { written: outcome.written.length, unchanged: outcome.unchanged.length, retry: outcome.retry.length, failed: outcome.failed.length };
   };
 
-  const worker: Worker<RealtimeJobData> = new Worker<RealtimeJobData>(QUEUES.realtime, process, {
+  const worker: Worker<RealtimeJobData> = new Worker<RealtimeJobData>(QUEUES.realtime, processBatch, {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
