@@ -49,6 +49,16 @@ function sameValue(current: unknown, next: unknown): boolean {
   return String(current) === String(next);
 }
 
+/**
+ * One cell of a Bulk API 2.0 ingest CSV: quoted when it must be; `#N/A` sets a field to null (an
+ * empty cell would leave the field unchanged).
+ */
+export function bulkCsvCell(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '#N/A';
+  const s = String(value);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
 export function isNoOp(current: Readonly<Record<string, unknown>>, next: Readonly<Record<string, unknown>>, compared: readonly string[]): boolean {
   return compared.every((field) => !(field in next) || sameValue(current[field], next[field]));
 }

@@ -22,18 +22,18 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isNoOp, type Failure } from '../core/rescore.js';
+import { bulkCsvCell, type Failure } from '../core/rescore.js';
 import type { Logger } from '../log/logger.js';
 import type { BulkClient, BulkJobInfo, RecordResult } from '../salesforce/bulk.js';
 import { isRetryableRecordError } from '../salesforce/errors.js';
 import type { FeatureSpec } from '../scoring/spec.js';
-import type { ThreadResult } from '../scoring/thread.js';
+import type { RowsRequest, RowsResult } from '../scoring/rows.js';
 import type { FailureLog } from './failures.js';
 import type { ChunkState, RunRecord, RunStore } from './nightly-store.js';
 
 export interface Scorer {
   readonly spec: FeatureSpec;
-  score(records: readonly unknown[], options: { reasons?: boolean; now?: Date }): Promise<ThreadResult[]>;
+  rescoreRows(request: RowsRequest): Promise<RowsResult>;
 }
 
 export interface ChunkContext {
@@ -63,11 +63,10 @@ function outputColumns(spec: FeatureSpec, reasons: boolean): string[] {
   return [o.score, o.risk, ...(reasons ? [o.factors] : []), o.modelVersion, o.scoredAt];
 }
 
-/** Bulk CSV cell: quoted; `#N/A` sets a field to null (an empty cell would leave it unchanged). */
-function cell(value: unknown): string {
-  if (value === null || value === undefined || value === '') return '#N/A';
-  const s = String(value);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n += 1;
+  return n;
 }
 
 class PartWriter {
@@ -82,8 +81,21 @@ class PartWriter {
     private readonly maxBytes: number,
   ) {}
 
-  async write(line: string): Promise<void> {
-    const size = Buffer.byteLength(line) + 1;
+  /** Appends `\n`-terminated lines; a new part starts when the next line would not fit. */
+  async write(lines: string, count: number): Promise<void> {
+    if (count === 0) return;
+    const size = Buffer.byteLength(lines);
+    const used = this.stream ? this.bytes : Buffer.byteLength(this.header) + 1;
+    if (used + size > this.maxBytes && count > 1) {
+      // Too much for the current part: split between lines so no part exceeds the limit.
+      let cut = lines.indexOf('\n', lines.length >> 1) + 1;
+      if (cut >= lines.length) cut = lines.lastIndexOf('\n', lines.length - 2) + 1;
+      const first = lines.slice(0, cut);
+      const firstCount = countLines(first);
+      await this.write(first, firstCount);
+      await this.write(lines.slice(cut), count - firstCount);
+      return;
+    }
     if (this.stream && this.bytes + size > this.maxBytes) await this.close();
     if (!this.stream) {
       const path = `${this.base}-${this.files.length}.csv`;
@@ -94,9 +106,9 @@ class PartWriter {
       this.stream.write(`${this.header}\n`);
     }
     this.bytes += size;
-    this.lines += 1;
+    this.lines += count;
     this.files[this.files.length - 1]!.records = this.lines;
-    if (!this.stream.write(`${line}\n`)) await new Promise<void>((resolve) => this.stream!.once('drain', resolve));
+    if (!this.stream.write(lines)) await new Promise<void>((resolve) => this.stream!.once('drain', resolve));
   }
 
   async close(): Promise<void> {
@@ -238,72 +250,33 @@ async function scorePage(
   tmpBase: string,
   log: Logger,
 ) {
-  const spec = ctx.scorer.spec;
-  const o = spec.outputFields;
-  // Reasons cost about six times the score alone, and only records whose score changes are written:
-  // score everything without reasons first, then compute reasons for the records that will be written.
-  const compared = [o.score, o.risk, o.modelVersion];
-  const now = new Date(run.scoredAtMs ?? Date.now());
+  const now = run.scoredAtMs ?? Date.now();
   const writer = new PartWriter(tmpBase, csvHeader, ctx.ingestMaxBytes);
   const failed: Failure[] = [];
   let read = 0;
   let scored = 0;
   let unchanged = 0;
 
-  const handle = async (records: Array<Record<string, string>>, results: ThreadResult[]) => {
-    const changed: number[] = [];
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i]!;
-      const record = records[i]!;
-      if ('error' in r) {
-        failed.push({ id: record.Id!, code: r.error.code, message: r.error.message });
-        continue;
-      }
-      scored += 1;
-      // Same score, risk and model: unchanged, unless reasons are wanted and the record has none yet.
-      if (isNoOp(record, r.fields, compared) && (!ctx.reasons || (record[o.factors] ?? '') !== '')) {
-        unchanged += 1;
-        continue;
-      }
-      changed.push(i);
-    }
-    const final = ctx.reasons && changed.length > 0 ? await ctx.scorer.score(changed.map((i) => records[i]!), { reasons: true, now }) : undefined;
-    for (let i = 0; i < changed.length; i++) {
-      const record = records[changed[i]!]!;
-      let fields: Readonly<Record<string, string | number>>;
-      if (final) {
-        const r = final[i]!;
-        if ('error' in r) {
-          scored -= 1;
-          failed.push({ id: record.Id!, code: r.error.code, message: r.error.message });
-          continue;
-        }
-        fields = r.fields;
-      } else {
-        fields = (results[changed[i]!] as { fields: Record<string, string | number> }).fields;
-      }
-      let line = cell(record.Id);
-      for (const c of columns) line += `,${cell(fields[c])}`;
-      await writer.write(line);
-    }
-    ctx.onProgress?.();
-  };
-
-  // Score one batch while the next one is parsed: the thread and the download overlap.
+  // The thread scores one batch of raw rows while the next one is parsed; it returns the ingest lines
+  // of the records that change (unchanged scores are not rewritten).
   let pending: Promise<void> | undefined;
-  let batch: Array<Record<string, string>> = [];
+  let batch: string[][] = [];
   let lastSaved = Date.now();
   const flush = async () => {
-    const records = batch;
+    const batchRows = batch;
     batch = [];
-    const scoring = ctx.scorer.score(records, { reasons: false, now });
+    const scoring = ctx.scorer.rescoreRows({ header, rows: batchRows, columns, reasons: ctx.reasons, now });
     if (pending) await pending;
-    pending = scoring.then((results) => handle(records, results));
+    pending = scoring.then(async (result) => {
+      scored += result.scored;
+      unchanged += result.unchanged;
+      failed.push(...result.failed);
+      await writer.write(result.lines, result.changed);
+      ctx.onProgress?.();
+    });
   };
   for await (const values of rows) {
-    const record: Record<string, string> = {};
-    for (let k = 0; k < header.length; k++) record[header[k]!] = values[k] ?? '';
-    batch.push(record);
+    batch.push(values);
     read += 1;
     if (batch.length >= ctx.scoreBatch) {
       await flush();
@@ -389,8 +362,8 @@ async function gatherRetries(ctx: ChunkContext, state: ChunkState, header: strin
   const failures: Failure[] = [];
   const add = async (r: RecordResult) => {
     const idKey = Object.keys(r.values).find((k) => k.toLowerCase() === 'id') ?? 'Id';
-    let line = cell(r.values[idKey] ?? r.id);
-    for (const c of columns) line += `,${cell(r.values[c])}`;
+    let line = bulkCsvCell(r.values[idKey] ?? r.id);
+    for (const c of columns) line += `,${bulkCsvCell(r.values[c])}`;
     records += 1;
     failures.push({ id: r.id || (r.values[idKey] ?? ''), code: r.statusCode || 'UNPROCESSED', message: r.message || 'not processed by the ingest job' });
     if (!stream.write(`${line}\n`)) await new Promise<void>((resolve) => stream.once('drain', resolve));

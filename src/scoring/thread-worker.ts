@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isAppError } from '../core/errors.js';
 import { ScoringEngine, isFailure } from './engine.js';
+import { RowsRescorer } from './rows.js';
 import type { ThreadData, ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
 
 const port = parentPort!;
@@ -20,9 +21,17 @@ function serializeError(error: unknown) {
 ScoringEngine.open(options).then(
   (engine) => {
     port.postMessage({ type: 'ready', spec: engine.spec, width: engine.encoder.width } satisfies ThreadResponse);
+    const rows = new RowsRescorer(engine);
     port.on('message', (message: ThreadRequest) => {
       if (message.type === 'close') {
         void engine.close().then(() => port.postMessage({ type: 'closed' } satisfies ThreadResponse));
+        return;
+      }
+      if (message.type === 'rows') {
+        rows.rescore(message.request).then(
+          (result) => port.postMessage({ type: 'rows', id: message.id, result } satisfies ThreadResponse),
+          (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: serializeError(error) } satisfies ThreadResponse),
+        );
         return;
       }
       const now = new Date(message.now);

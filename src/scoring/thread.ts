@@ -8,6 +8,7 @@ import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import { scoringDuration, scoringRecords } from '../observability/metrics.js';
 import type { Prediction, RecordFailure, ScoringEngineOptions } from './engine.js';
+import type { RowsRequest, RowsResult } from './rows.js';
 import type { FeatureSpec } from './spec.js';
 
 /** A prediction with the Account field values to write back, or a per-record failure. */
@@ -15,11 +16,13 @@ export type ThreadResult = (Prediction & { fields: Record<string, string | numbe
 
 export type ThreadRequest =
   | { type: 'score'; id: number; records: readonly unknown[]; reasons: boolean; now: number }
+  | { type: 'rows'; id: number; request: RowsRequest }
   | { type: 'close' };
 
 export type ThreadResponse =
   | { type: 'ready'; spec: FeatureSpec; width: number }
   | { type: 'scored'; id: number; results: ThreadResult[] }
+  | { type: 'rows'; id: number; result: RowsResult }
   | { type: 'failed'; id: number; error: { code: ErrorCode; message: string; hint?: string } }
   | { type: 'closed' };
 
@@ -41,7 +44,7 @@ function startWorker(options: Omit<ScoringEngineOptions, 'logger'>): Worker {
 
 export class ScoringThread {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: ThreadResult[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
   private closed?: Promise<void>;
   /** Records handed to the engine, for metrics and tests. */
   recordsScored = 0;
@@ -51,11 +54,12 @@ export class ScoringThread {
     readonly spec: FeatureSpec,
   ) {
     worker.on('message', (message: ThreadResponse) => {
-      if (message.type !== 'scored' && message.type !== 'failed') return;
+      if (message.type !== 'scored' && message.type !== 'rows' && message.type !== 'failed') return;
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
       if (message.type === 'scored') waiter.resolve(message.results);
+      else if (message.type === 'rows') waiter.resolve(message.result);
       else waiter.reject(new AppError({ code: message.error.code, message: message.error.message, hint: message.error.hint }));
     });
     worker.on('error', (error) => this.failAll(error));
@@ -92,24 +96,37 @@ export class ScoringThread {
 
   /** Scores records in the thread; results come back in input order. */
   score(records: readonly unknown[], options: { reasons?: boolean; now?: Date } = {}): Promise<ThreadResult[]> {
+    const reasons = options.reasons ?? true;
+    return this.request<ThreadResult[]>(records.length, reasons, (id) => ({ type: 'score', id, records, reasons, now: (options.now ?? new Date()).getTime() }));
+  }
+
+  /**
+   * Re-scores raw query rows in the thread and returns the Bulk ingest lines of the records that
+   * change (see rows.ts): the nightly run's path, where per-record objects would cost more to pass
+   * between threads than to score.
+   */
+  rescoreRows(request: RowsRequest): Promise<RowsResult> {
+    return this.request<RowsResult>(request.rows.length, request.reasons, (id) => ({ type: 'rows', id, request }));
+  }
+
+  private request<T>(records: number, reasons: boolean, message: (id: number) => ThreadRequest): Promise<T> {
     if (this.closed) return Promise.reject(new AppError({ code: 'SCORING_FAILED', message: 'The scoring thread was closed.' }));
     const id = this.nextId++;
-    this.recordsScored += records.length;
-    scoringRecords.inc(records.length);
-    const reasons = String(options.reasons ?? true);
-    const stop = records.length > 0 ? scoringDuration.startTimer({ reasons }) : undefined;
-    return new Promise<ThreadResult[]>((resolve, reject) => {
+    this.recordsScored += records;
+    scoringRecords.inc(records);
+    const stop = records > 0 ? scoringDuration.startTimer({ reasons: String(reasons) }) : undefined;
+    return new Promise<T>((resolve, reject) => {
       this.pending.set(id, {
         resolve: (r) => {
           stop?.({ outcome: 'ok' });
-          resolve(r);
+          resolve(r as T);
         },
         reject: (e) => {
           stop?.({ outcome: 'error' });
           reject(e);
         },
       });
-      this.worker.postMessage({ type: 'score', id, records, reasons: options.reasons ?? true, now: (options.now ?? new Date()).getTime() } satisfies ThreadRequest);
+      this.worker.postMessage(message(id));
     });
   }
 
