@@ -88,7 +88,13 @@ async function processJob(state: EmulatorState, job: IngestJob): Promise<void> {
   job.state = 'InProgress';
   job.startedAt = state.now();
   job.modifiedAt = job.startedAt;
-  const parser = Readable.from([job.data ?? Buffer.alloc(0)]).pipe(parse({ bom: true, relax_column_count: true }));
+  // Fed to the parser in small pieces: one 100 MB piece would be parsed in a single turn and hold up
+  // every other request the org answers meanwhile (Salesforce processes jobs beside the API).
+  const data = job.data ?? Buffer.alloc(0);
+  const pieces = function* () {
+    for (let at = 0; at < data.length; at += 64 * 1024) yield data.subarray(at, at + 64 * 1024);
+  };
+  const parser = Readable.from(pieces()).pipe(parse({ bom: true, relax_column_count: true }));
   let header: string[] | undefined;
   let batch: string[][] = [];
   let failedAfter: string | undefined;
