@@ -1,9 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { Readable } from 'node:stream';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SalesforceConfig } from '../../src/config/index.js';
 import { AppError } from '../../src/core/errors.js';
+import { BulkClient } from '../../src/salesforce/bulk.js';
 import { SalesforceClient, TokenProvider, signAssertion } from '../../src/salesforce/index.js';
 
 const LOGIN = 'https://login.salesforce.com';
@@ -252,5 +254,26 @@ describe('REST calls', () => {
     const error = (await client.query('SELECT Id FORM Account').catch((e: unknown) => e)) as AppError;
     expect(error.code).toBe('SF_MALFORMED_QUERY');
     expect(error.retryable).toBe(false);
+  });
+
+  it('when a Bulk result page has a byte-order mark, quoted commas, quotes, newlines and multi-byte text split across network chunks, then every cell comes back whole', async () => {
+    const client = await connected();
+    const csv = Buffer.from('\ufeff"Id","Churn_Top_Factors__c"\n"001A","Contract_Type__c=Month-to-month (+14.2); Tenure_Months__c=2 (+9.8)"\n"001B","a ""quoted"" word, a new\nline and …"\n');
+    const cut = csv.indexOf(Buffer.from('…')) + 1;
+    nock(INSTANCE)
+      .get('/services/data/v66.0/jobs/query/750XX/results')
+      .query({ maxRecords: '10' })
+      // Two network chunks, the second starting inside the three bytes of '…'.
+      .reply(200, () => Readable.from([csv.subarray(0, cut), csv.subarray(cut)]), { 'content-type': 'text/csv', 'sforce-locator': 'null', 'sforce-numberofrecords': '2' });
+    const page = await new BulkClient(client).resultPage('750XX', null, 10);
+    const rows: string[][] = [];
+    for await (const row of page.rows) rows.push(row);
+    expect(page.header).toEqual(['Id', 'Churn_Top_Factors__c']);
+    expect(page.nextLocator).toBeNull();
+    expect(page.numberOfRecords).toBe(2);
+    expect(rows).toEqual([
+      ['001A', 'Contract_Type__c=Month-to-month (+14.2); Tenure_Months__c=2 (+9.8)'],
+      ['001B', 'a "quoted" word, a new\nline and …'],
+    ]);
   });
 });
