@@ -88,6 +88,7 @@ const envSchema = z.object({
   NIGHTLY_POLL_MAX_MS: positiveInt.default(30_000),
   NIGHTLY_INGEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(150_000_000, 'at most 150000000 (Bulk API 2.0 upload limit)').default(100_000_000),
   NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
+  NIGHTLY_SPLIT_PAGE_FROM: z.coerce.number().int().min(0).default(100_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
@@ -187,6 +188,12 @@ export interface NightlyConfig {
   readonly ingestMaxBytes: number;
   /** Ingest jobs a locked record is tried in before it is recorded as failed. */
   readonly retryAttempts: number;
+  /**
+   * The first and the last page of a run, when they hold at least this many records, are written
+   * with two ingest jobs each, the first submitted while the second half is scored: Salesforce starts
+   * writing sooner and the run does not end with a whole page waiting on it (0: never).
+   */
+  readonly splitPageFrom: number;
   /** Write the top factors (reasons) too; they cost most of the scoring time. */
   readonly reasons: boolean;
 }
@@ -362,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       pollMaxMs: e.NIGHTLY_POLL_MAX_MS,
       ingestMaxBytes: e.NIGHTLY_INGEST_MAX_BYTES,
       retryAttempts: e.NIGHTLY_RETRY_ATTEMPTS,
+      splitPageFrom: e.NIGHTLY_SPLIT_PAGE_FROM,
       reasons: e.NIGHTLY_REASONS,
     }),
     admin: admin,

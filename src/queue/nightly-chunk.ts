@@ -6,12 +6,19 @@
  *
  * 1. read the page's headers; hand the next page's locator to the queue (another worker starts it)
  *    or mark this page the last;
- * 2. stream the page: batches of records → scoring thread → unchanged scores are dropped (`isNoOp`)
- *    → CSV lines (Id + output fields) into temporary files of at most `ingestMaxBytes` (parts);
- *    scoring uses the run's fixed timestamp, so a second pass produces the very same parts;
+ * 2. stream the page: batches of records → scoring thread → unchanged scores are dropped
+ *    → CSV lines (Id + output fields) into temporary files of at most `ingestMaxBytes` (parts); a
+ *    large first or last page is cut in two parts (`splitPageFrom`, see cutPoint), so
+ *    Salesforce starts writing while the rest is scored and the run does not end on a whole page;
+ *    scoring uses the
+ *    run's fixed timestamp and cuts depend only on the page, so a second pass produces the very same
+ *    parts;
  * 3. each part not yet submitted: create an ingest job, upload, close (an `open` job left by a
- *    crash is aborted and replaced; a `closed` one is only waited for);
- * 4. wait for each closed job; count written and failed records; failed records that may pass
+ *    crash is aborted and replaced; a `closed` one is only waited for). A part that is complete
+ *    before the page is (a cut, the size limit) is submitted at once, while the rest is scored;
+ * 4. while Salesforce processes the closed jobs and other chunks wait in the queue, hand the worker
+ *    slot back (the caller delays this job) and look once when it comes back; otherwise wait here.
+ *    Then count written and failed records of each job; failed records that may pass
  *    later (UNABLE_TO_LOCK_ROW, …) and unprocessed records go into a retry job, the rest to the
  *    failure log with Salesforce's reason;
  * 5. retry jobs up to `retryAttempts`, then record what is left as failed;
@@ -24,7 +31,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bulkCsvCell, type Failure } from '../core/rescore.js';
 import type { Logger } from '../log/logger.js';
-import type { BulkClient, BulkJobInfo, RecordResult } from '../salesforce/bulk.js';
+import { isTerminalState, type BulkClient, type BulkJobInfo, type RecordResult } from '../salesforce/bulk.js';
 import { isRetryableRecordError } from '../salesforce/errors.js';
 import type { FeatureSpec } from '../scoring/spec.js';
 import type { RowsRequest, RowsResult } from '../scoring/rows.js';
@@ -46,6 +53,8 @@ export interface ChunkContext {
   scoreBatch: number;
   ingestMaxBytes: number;
   retryAttempts: number;
+  /** Cut the first and the last page in two parts when they hold at least this many records (0: never). */
+  splitPageFrom: number;
   reasons: boolean;
   pollInitialMs: number;
   pollMaxMs: number;
@@ -55,6 +64,11 @@ export interface ChunkContext {
   retryDelayMs?: (attempt: number) => number;
   /** Called after each scored batch (progress). */
   onProgress?: () => void;
+  /**
+   * Whether other chunks wait for a worker slot. When they do, a chunk whose ingest jobs are still
+   * processing returns `yieldMs` instead of polling, so this worker scores the next page meanwhile.
+   */
+  othersWaiting?: () => Promise<boolean>;
 }
 
 /** Output columns in the order written. */
@@ -79,6 +93,8 @@ class PartWriter {
     private readonly base: string,
     private readonly header: string,
     private readonly maxBytes: number,
+    /** Called with each part completed before the page ends (the last one is left to the caller). */
+    private readonly onPart: (file: { path: string; records: number }, part: number) => void = () => undefined,
   ) {}
 
   /** Appends `\n`-terminated lines; a new part starts when the next line would not fit. */
@@ -96,7 +112,7 @@ class PartWriter {
       await this.write(lines.slice(cut), count - firstCount);
       return;
     }
-    if (this.stream && this.bytes + size > this.maxBytes) await this.close();
+    if (this.stream && this.bytes + size > this.maxBytes) await this.cut();
     if (!this.stream) {
       const path = `${this.base}-${this.files.length}.csv`;
       this.stream = createWriteStream(path);
@@ -111,7 +127,15 @@ class PartWriter {
     if (!this.stream.write(lines)) await new Promise<void>((resolve) => this.stream!.once('drain', resolve));
   }
 
-  async close(): Promise<void> {
+  /** Ends the current part (if any) and hands it to `onPart`; the next line starts a new part. */
+  async cut(): Promise<void> {
+    if (!this.stream) return;
+    await this.finish();
+    this.onPart(this.files[this.files.length - 1]!, this.files.length - 1);
+  }
+
+  /** Ends the current part. */
+  async finish(): Promise<void> {
     const s = this.stream;
     this.stream = undefined;
     if (s) await new Promise<void>((resolve, reject) => s.end((error?: Error | null) => (error ? reject(error) : resolve())));
@@ -120,6 +144,8 @@ class PartWriter {
 
 export interface ChunkOutcome {
   skipped?: string;
+  /** Salesforce is still processing this chunk's ingest jobs: run it again after this long. */
+  yieldMs?: number;
   counts?: ChunkState['counts'];
   finishedRun?: boolean;
 }
@@ -154,7 +180,10 @@ export async function processChunk(ctx: ChunkContext, run: RunRecord, index: num
       if (mainSubmitted) {
         await page.cancel();
       } else {
-        const pass = await scorePage(ctx, run, state, page.header, page.rows, columns, header, tmpBase, log);
+        const cutAt = cutPoint(ctx, index, page);
+        const pass = await scorePage(ctx, run, state, { header: page.header, rows: page.rows, cutAt }, columns, header, tmpBase, log, (file, part) =>
+          ensureSubmitted(ctx, state, save, file, part, log),
+        );
         files = pass.files;
         temporary.push(...files.map((f) => f.path));
         state.parts = files.length;
@@ -171,16 +200,7 @@ export async function processChunk(ctx: ChunkContext, run: RunRecord, index: num
     }
 
     // 3. Submit the parts not submitted yet.
-    for (let part = 0; part < (state.parts ?? 0); part++) {
-      const existing = state.jobs.find((j) => j.part === part);
-      if (existing && existing.status !== 'open') continue;
-      if (existing) {
-        // A crash left it open: its upload may be partial. Abort it and submit the part again.
-        await bulk.setState(existing.id, 'Aborted').catch((error: unknown) => log.warn({ jobId: existing.id, err: (error as Error).message }, 'could not abort an ingest job left open'));
-        state.jobs = state.jobs.filter((j) => j !== existing);
-      }
-      await submit(ctx, state, save, files[part]!, part, 0);
-    }
+    for (let part = 0; part < (state.parts ?? 0); part++) await ensureSubmitted(ctx, state, save, files[part]!, part, log);
 
     // A retry job a crash left open: abort it; its sources are resubmitted again below.
     for (const open of state.jobs.filter((j) => j.part < 0 && j.status === 'open')) {
@@ -190,11 +210,30 @@ export async function processChunk(ctx: ChunkContext, run: RunRecord, index: num
       await save();
     }
 
+    // 4. While Salesforce processes the jobs, let this worker take a waiting chunk.
+    const finished = new Map<string, BulkJobInfo>();
+    const processing = () => state.jobs.filter((j) => j.status === 'closed' && !finished.has(j.id));
+    if (ctx.othersWaiting && processing().length > 0) {
+      if (state.yieldedMs !== undefined) {
+        for (const job of processing()) {
+          const info = await bulk.jobInfo('ingest', job.id);
+          if (isTerminalState(info.state)) finished.set(job.id, info);
+        }
+      }
+      if (processing().length > 0 && (await ctx.othersWaiting())) {
+        const records = processing().reduce((sum, j) => sum + j.records, 0);
+        state.yieldedMs = state.yieldedMs === undefined ? firstPollMs(ctx, records) : Math.min(ctx.pollMaxMs, Math.round(state.yieldedMs * 1.6));
+        await save();
+        log.info({ waitMs: state.yieldedMs, jobs: processing().length }, 'ingest jobs processing; taking another chunk meanwhile');
+        return { yieldMs: state.yieldedMs };
+      }
+    }
+
     // 4-5. Collect closed jobs; resubmit what may pass later.
     const captured = new Map<string, RecordResult[]>();
     for (;;) {
       for (const job of state.jobs.filter((j) => j.status === 'closed')) {
-        captured.set(job.id, await collect(ctx, run, state, job, log));
+        captured.set(job.id, await collect(ctx, run, state, job, log, finished.get(job.id)));
         await save();
       }
       if (state.retryFrom.length === 0) break;
@@ -239,19 +278,39 @@ export async function processChunk(ctx: ChunkContext, run: RunRecord, index: num
   }
 }
 
+/**
+ * Where the first or the last page is cut in two parts (at its middle record), or undefined. On the
+ * first page Salesforce writes the first half while the second is scored; on the last one the run
+ * ends when Salesforce has written the last part, so that part is half a page instead of a whole one.
+ * (Cutting the last page later, at two thirds, measured slower: the first part was not written yet
+ * when the second arrived.)
+ */
+function cutPoint(ctx: ChunkContext, index: number, page: { nextLocator: string | null; numberOfRecords: number }): number | undefined {
+  const edge = index === 0 || page.nextLocator === null;
+  if (ctx.splitPageFrom <= 0 || page.numberOfRecords < ctx.splitPageFrom || !edge) return undefined;
+  return Math.ceil(page.numberOfRecords / 2);
+}
+
 async function scorePage(
   ctx: ChunkContext,
   run: RunRecord,
   state: ChunkState,
-  header: string[],
-  rows: AsyncIterable<string[]>,
+  page: { header: string[]; rows: AsyncIterable<string[]>; cutAt?: number },
   columns: string[],
   csvHeader: string,
   tmpBase: string,
   log: Logger,
+  submitEarly: (file: { path: string; records: number }, part: number) => Promise<void>,
 ) {
+  const { header, rows, cutAt } = page;
   const now = run.scoredAtMs ?? Date.now();
-  const writer = new PartWriter(tmpBase, csvHeader, ctx.ingestMaxBytes);
+  // Parts complete before the page is are submitted while the rest is scored; awaited below.
+  const early: Array<Promise<void>> = [];
+  const writer = new PartWriter(tmpBase, csvHeader, ctx.ingestMaxBytes, (file, part) => {
+    const submitting = submitEarly(file, part);
+    submitting.catch(() => undefined);
+    early.push(submitting);
+  });
   const failed: Failure[] = [];
   let read = 0;
   let scored = 0;
@@ -262,7 +321,7 @@ async function scorePage(
   let pending: Promise<void> | undefined;
   let batch: string[][] = [];
   let lastSaved = Date.now();
-  const flush = async () => {
+  const flush = async (cut = false) => {
     const batchRows = batch;
     batch = [];
     const scoring = ctx.scorer.rescoreRows({ header, rows: batchRows, columns, reasons: ctx.reasons, now });
@@ -272,14 +331,15 @@ async function scorePage(
       unchanged += result.unchanged;
       failed.push(...result.failed);
       await writer.write(result.lines, result.changed);
+      if (cut) await writer.cut();
       ctx.onProgress?.();
     });
   };
   for await (const values of rows) {
     batch.push(values);
     read += 1;
-    if (batch.length >= ctx.scoreBatch) {
-      await flush();
+    if (batch.length >= ctx.scoreBatch || read === cutAt) {
+      await flush(read === cutAt);
       state.counts.read = read;
       // Progress for `rescore --wait` and the admin endpoint, a few times a second at most.
       if (Date.now() - lastSaved > 2_000) {
@@ -290,11 +350,24 @@ async function scorePage(
   }
   if (batch.length > 0) await flush();
   if (pending) await pending;
-  await writer.close();
+  await writer.finish();
+  await Promise.all(early);
   const m = process.memoryUsage();
   const mb = (n: number) => Math.round(n / 1_048_576);
   log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
   return { files: writer.files, read, scored, unchanged, failed };
+}
+
+/** Submits a main part unless it already was; an `open` job a crash left behind is replaced. */
+async function ensureSubmitted(ctx: ChunkContext, state: ChunkState, save: () => Promise<void>, file: { path: string; records: number }, part: number, log: Logger): Promise<void> {
+  const existing = state.jobs.find((j) => j.part === part);
+  if (existing && existing.status !== 'open') return;
+  if (existing) {
+    // A crash left it open: its upload may be partial. Abort it and submit the part again.
+    await ctx.bulk.setState(existing.id, 'Aborted').catch((error: unknown) => log.warn({ jobId: existing.id, err: (error as Error).message }, 'could not abort an ingest job left open'));
+    state.jobs = state.jobs.filter((j) => j !== existing);
+  }
+  await submit(ctx, state, save, file, part, 0);
 }
 
 async function submit(
@@ -314,17 +387,22 @@ async function submit(
   await save();
   await ctx.bulk.upload(info.id, file.path);
   await ctx.bulk.setState(info.id, 'UploadComplete');
-  state.jobs[state.jobs.indexOf(ref)] = { ...ref, status: 'closed' };
+  state.jobs[state.jobs.indexOf(ref)] = { ...ref, status: 'closed', closedAt: Date.now() };
   await save();
 }
 
 /** Waits for an ingest job and counts its outcome; returns the records worth resubmitting. */
-async function collect(ctx: ChunkContext, run: RunRecord, state: ChunkState, job: ChunkState['jobs'][number], log: Logger): Promise<RecordResult[]> {
-  // The first poll waits about as long as the emulator or a quiet org needs for this many records.
-  const info: BulkJobInfo = await ctx.bulk.waitForJob('ingest', job.id, {
-    initialMs: Math.max(ctx.pollInitialMs, Math.min(ctx.pollMaxMs, Math.round(job.records / 400))),
-    maxMs: ctx.pollMaxMs,
-  });
+/** The first poll waits about as long as the emulator or a quiet org needs for this many records. */
+function firstPollMs(ctx: ChunkContext, records: number): number {
+  return Math.max(ctx.pollInitialMs, Math.min(ctx.pollMaxMs, Math.round(records / 400)));
+}
+
+async function collect(ctx: ChunkContext, run: RunRecord, state: ChunkState, job: ChunkState['jobs'][number], log: Logger, known?: BulkJobInfo): Promise<RecordResult[]> {
+  const info: BulkJobInfo = known ?? (await ctx.bulk.waitForJob('ingest', job.id, {
+      initialMs: firstPollMs(ctx, job.records),
+      maxMs: ctx.pollMaxMs,
+      ...(job.closedAt ? { progress: { records: job.records, since: job.closedAt } } : {}),
+    }));
   const processed = info.numberRecordsProcessed ?? 0;
   const failedCount = info.numberRecordsFailed ?? 0;
   const permanent: Failure[] = [];

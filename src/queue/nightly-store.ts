@@ -46,6 +46,8 @@ export interface IngestRef {
   attempt: number;
   status: 'open' | 'closed' | 'collected';
   records: number;
+  /** When it was closed (UploadComplete), epoch ms: paces the polls by the job's progress. */
+  closedAt?: number;
   /** For a retry job: the collected jobs whose records it resubmits. */
   sources?: string[];
 }
@@ -65,6 +67,8 @@ export interface ChunkState {
   failuresLogged: boolean;
   counts: Counts;
   done: boolean;
+  /** The wait before the chunk last handed its worker slot back while Salesforce processed its jobs. */
+  yieldedMs?: number;
 }
 
 export const emptyCounts = (): Counts => ({ read: 0, scored: 0, unchanged: 0, written: 0, failed: 0, retried: 0 });

@@ -157,7 +157,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
     }
   };
 
-  const chunkProcessor = async (job: Job<NightlyData>) => {
+  const chunkProcessor = async (job: Job<NightlyData>, token?: string) => {
     const parsed = chunkJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`Job data is not a nightly chunk: ${parsed.error.issues[0]?.message}`);
     const { runId, index, locator } = parsed.data;
@@ -178,6 +178,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
           scoreBatch: config.scoreBatch,
           ingestMaxBytes: config.ingestMaxBytes,
           retryAttempts: config.retryAttempts,
+          splitPageFrom: config.splitPageFrom,
           reasons: config.reasons,
           pollInitialMs: config.pollInitialMs,
           pollMaxMs: config.pollMaxMs,
@@ -185,11 +186,13 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
           enqueueNext: async (next, nextLocator) => {
             await queue.add('chunk', { runId, index: next, locator: nextLocator }, { jobId: chunkJobId(runId, next) });
           },
+          othersWaiting: async () => (await queue.getWaitingCount()) > 0,
         },
         run,
         index,
         locator,
       );
+      if (outcome.yieldMs !== undefined) return await delay(job, token, outcome.yieldMs);
       if (outcome.finishedRun) {
         await ended(runId);
         const done = await store.get(runId);
@@ -204,7 +207,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
   const processJob = async (job: Job<NightlyData>, token?: string) => {
     const runId = (job.data as { runId?: string }).runId ?? String(job.id).replace(/[^\w-]/g, '_');
     try {
-      return job.name === 'chunk' ? await chunkProcessor(job) : await runProcessor(job, token);
+      return job.name === 'chunk' ? await chunkProcessor(job, token) : await runProcessor(job, token);
     } catch (error) {
       if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
       const what = job.name === 'chunk' ? `chunk ${(job.data as ChunkJobData).index}` : 'run';

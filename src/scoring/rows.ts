@@ -12,6 +12,7 @@
  */
 import { bulkCsvCell, isNoOp, type Failure } from '../core/rescore.js';
 import { isFailure, type Prediction, type ScoringEngine } from './engine.js';
+import { formatFactors } from './reasons.js';
 
 export interface RowsRequest {
   /** Column names of the rows (the Bulk query CSV header). */
@@ -57,13 +58,23 @@ export class RowsRescorer {
     let changed = 0;
     let lines = '';
 
-    const fieldsOf = (p: Prediction) => engine.toAccountFields(p, now);
-    const isUnchanged = (record: Record<string, string>, fields: Record<string, string | number>) =>
+    // Each output column read straight off the prediction: no field object per record, one ISO time.
+    const scoredAt = now.toISOString();
+    const maxLength = engine.spec.reasons.maxLength;
+    const cells = request.columns.map((c): ((p: Prediction) => string) => {
+      if (c === o.score) return (p) => String(p.score);
+      if (c === o.risk) return (p) => p.risk;
+      if (c === o.factors) return (p) => (p.factors ? bulkCsvCell(formatFactors(p.factors, maxLength)) : '#N/A');
+      if (c === o.modelVersion) return (p) => bulkCsvCell(p.modelVersion);
+      if (c === o.scoredAt) return () => scoredAt;
+      return () => '#N/A';
+    });
+    const isUnchanged = (record: Record<string, string>, p: Prediction) =>
       // Same score, risk and model: unchanged, unless reasons are wanted and the record has none yet.
-      isNoOp(record, fields, compared) && (!request.reasons || (record[o.factors] ?? '') !== '');
-    const emit = (record: Record<string, string>, fields: Record<string, string | number>) => {
+      isNoOp(record, { [o.score]: p.score, [o.risk]: p.risk, [o.modelVersion]: p.modelVersion }, compared) && (!request.reasons || (record[o.factors] ?? '') !== '');
+    const emit = (record: Record<string, string>, p: Prediction) => {
       let line = bulkCsvCell(record.Id);
-      for (const c of request.columns) line += `,${bulkCsvCell(fields[c])}`;
+      for (const cell of cells) line += `,${cell(p)}`;
       lines += `${line}\n`;
       changed += 1;
     };
@@ -79,10 +90,9 @@ export class RowsRescorer {
         continue;
       }
       scored += 1;
-      const fields = fieldsOf(r);
-      if (isUnchanged(record, fields)) unchanged += 1;
+      if (isUnchanged(record, r)) unchanged += 1;
       else if (request.reasons && !direct) again.push(i);
-      else emit(record, fields);
+      else emit(record, r);
     }
     if (again.length > 0) {
       const second = await engine.score(
@@ -95,7 +105,7 @@ export class RowsRescorer {
         if (isFailure(r)) {
           scored -= 1;
           failed.push({ id: record.Id ?? r.id, code: r.error.code, message: r.error.message });
-        } else emit(record, fieldsOf(r));
+        } else emit(record, r);
       }
     }
     if (records.length > 0) this.changedShare = (records.length - unchanged) / records.length;

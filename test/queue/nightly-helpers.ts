@@ -28,6 +28,7 @@ export const TEST_NIGHTLY: NightlyConfig = {
   pollMaxMs: 200,
   ingestMaxBytes: 100_000_000,
   retryAttempts: 5,
+  splitPageFrom: 0,
   reasons: true,
 };
 

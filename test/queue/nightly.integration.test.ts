@@ -65,4 +65,26 @@ describe('nightly re-scoring through Bulk API 2.0', () => {
     const [chunk] = await store.chunks(run.id);
     expect(chunk!.parts).toBe(h.org.state.counters.byKind.bulkIngestCreate);
   });
+
+  it('when the first and last pages are large, then each is cut in two ingest jobs at its middle record and every Account is written once', async () => {
+    h = await harness({ accounts: 5_000 });
+    const { queue, store } = await h.startWorker({ chunkSize: 2_000, splitPageFrom: 1_000 });
+    const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(run.state).toBe('completed');
+    expect(run.chunksTotal).toBe(3);
+    expect(run.counts).toMatchObject({ read: 5_000, written: 5_000, failed: 0 });
+    expect(scoredAccounts(h.org)).toEqual({ scored: 5_000, total: 5_000 });
+    const [first, middle, last] = await store.chunks(run.id);
+    expect(middle!.jobs.map((j) => [j.part, j.records])).toEqual([[0, 2_000]]);
+    expect(first!.jobs.map((j) => [j.part, j.records])).toEqual([
+      [0, 1_000],
+      [1, 1_000],
+    ]);
+    expect(last!.parts).toBe(2);
+    expect(last!.jobs.map((j) => [j.part, j.records])).toEqual([
+      [0, 500],
+      [1, 500],
+    ]);
+    expect(h.org.state.counters.byKind.bulkIngestCreate).toBe(5);
+  });
 });
