@@ -88,7 +88,7 @@ const envSchema = z.object({
   NIGHTLY_POLL_MAX_MS: positiveInt.default(30_000),
   NIGHTLY_INGEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(150_000_000, 'at most 150000000 (Bulk API 2.0 upload limit)').default(100_000_000),
   NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
-  NIGHTLY_SPLIT_PAGE_FROM: z.coerce.number().int().min(0).default(100_000),
+  NIGHTLY_SPLIT_PAGE_FROM: z.coerce.number().int().min(0).default(200_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),

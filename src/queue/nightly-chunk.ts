@@ -397,14 +397,27 @@ function firstPollMs(ctx: ChunkContext, records: number): number {
   return Math.max(ctx.pollInitialMs, Math.min(ctx.pollMaxMs, Math.round(records / 400)));
 }
 
+/**
+ * Before the first poll of a job: once an earlier job of the chunk finished, as long as this one
+ * should still take at the pace Salesforce reported for that one (its totalProcessingTime), else the
+ * default first wait.
+ */
+function firstWaitMs(ctx: ChunkContext, state: ChunkState, job: ChunkState['jobs'][number]): number {
+  if (state.msPerRecord === undefined || job.closedAt === undefined) return firstPollMs(ctx, job.records);
+  const left = job.records * state.msPerRecord * 1.15 - (Date.now() - job.closedAt);
+  return Math.min(ctx.pollMaxMs, Math.max(50, Math.round(left)));
+}
+
 async function collect(ctx: ChunkContext, run: RunRecord, state: ChunkState, job: ChunkState['jobs'][number], log: Logger, known?: BulkJobInfo): Promise<RecordResult[]> {
   const info: BulkJobInfo = known ?? (await ctx.bulk.waitForJob('ingest', job.id, {
-      initialMs: firstPollMs(ctx, job.records),
+      initialMs: firstWaitMs(ctx, state, job),
       maxMs: ctx.pollMaxMs,
       ...(job.closedAt ? { progress: { records: job.records, since: job.closedAt } } : {}),
     }));
   const processed = info.numberRecordsProcessed ?? 0;
   const failedCount = info.numberRecordsFailed ?? 0;
+  const took = Number(info.totalProcessingTime ?? 0);
+  if (processed > 0 && took > 0) state.msPerRecord = took / processed;
   const permanent: Failure[] = [];
   const retry: RecordResult[] = [];
   if (failedCount > 0) {

@@ -67,6 +67,8 @@ export interface ChunkState {
   failuresLogged: boolean;
   counts: Counts;
   done: boolean;
+  /** Salesforce's processing time per record in this chunk's last finished job (totalProcessingTime). */
+  msPerRecord?: number;
   /** The wait before the chunk last handed its worker slot back while Salesforce processed its jobs. */
   yieldedMs?: number;
 }
