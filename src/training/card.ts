@@ -15,7 +15,8 @@ export interface ModelCard {
     folds: number;
     perFold: Metrics[];
     mean: Metrics;
-    baseline: { name: string; perFold: Metrics[]; mean: Metrics } | null;
+    /** Reference models on the same folds: a logistic regression and a replica of scikit-learn's default GBM. */
+    baselines: Array<{ name: string; perFold: Metrics[]; mean: Metrics }>;
   } | null;
   /** In-sample metrics of the final model (optimistic; for sanity only). */
   trainingMetrics: Metrics;
@@ -44,9 +45,9 @@ export function renderCardMarkdown(card: ModelCard): string {
     lines.push('| Model | Fold | ROC AUC | Log loss | Brier | Accuracy |', '|---|---|---|---|---|---|');
     cv.perFold.forEach((m, i) => lines.push(`| trees | ${i + 1} | ${f4(m.auc)} | ${f4(m.logloss)} | ${f4(m.brier)} | ${f4(m.accuracy)} |`));
     lines.push(`| **trees** | **mean** | **${f4(cv.mean.auc)}** | **${f4(cv.mean.logloss)}** | **${f4(cv.mean.brier)}** | **${f4(cv.mean.accuracy)}** |`);
-    if (cv.baseline) {
-      const b = cv.baseline.mean;
-      lines.push(`| ${cv.baseline.name} | mean | ${f4(b.auc)} | ${f4(b.logloss)} | ${f4(b.brier)} | ${f4(b.accuracy)} |`);
+    for (const baseline of cv.baselines) {
+      const b = baseline.mean;
+      lines.push(`| ${baseline.name} | mean | ${f4(b.auc)} | ${f4(b.logloss)} | ${f4(b.brier)} | ${f4(b.accuracy)} |`);
     }
     lines.push('');
   }
