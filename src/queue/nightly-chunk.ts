@@ -315,6 +315,7 @@ async function scorePage(
   let read = 0;
   let scored = 0;
   let unchanged = 0;
+  let lines = 0;
 
   // The thread scores one batch of raw rows while the next one is parsed; it returns the ingest lines
   // of the records that change (unchanged scores are not rewritten).
@@ -331,7 +332,17 @@ async function scorePage(
       unchanged += result.unchanged;
       failed.push(...result.failed);
       await writer.write(result.lines, result.changed);
-      if (cut) await writer.cut();
+      lines += result.changed;
+      if (cut) {
+        // Cut only when at least a quarter of the rows so far are written: a nightly run where few
+        // scores move is not worth a second ingest job. Kept in the state, so a resumed pass cuts
+        // exactly where the first one did.
+        if (state.cutPage === undefined) {
+          state.cutPage = lines * 4 >= (cutAt ?? 0);
+          await ctx.store.saveChunk(run.id, state);
+        }
+        if (state.cutPage) await writer.cut();
+      }
       ctx.onProgress?.();
     });
   };

@@ -67,6 +67,11 @@ export interface ChunkState {
   failuresLogged: boolean;
   counts: Counts;
   done: boolean;
+  /**
+   * Whether the page was cut in two parts at its cut point (decided once, when the first part was
+   * complete: a page where few scores change is not worth a second ingest job).
+   */
+  cutPage?: boolean;
   /** Salesforce's processing time per record in this chunk's last finished job (totalProcessingTime). */
   msPerRecord?: number;
   /** The wait before the chunk last handed its worker slot back while Salesforce processed its jobs. */

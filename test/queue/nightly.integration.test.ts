@@ -76,6 +76,7 @@ describe('nightly re-scoring through Bulk API 2.0', () => {
     expect(scoredAccounts(h.org)).toEqual({ scored: 5_000, total: 5_000 });
     const [first, middle, last] = await store.chunks(run.id);
     expect(middle!.jobs.map((j) => [j.part, j.records])).toEqual([[0, 2_000]]);
+    expect([first!.cutPage, middle!.cutPage, last!.cutPage]).toEqual([true, undefined, true]);
     expect(first!.jobs.map((j) => [j.part, j.records])).toEqual([
       [0, 1_000],
       [1, 1_000],
@@ -86,5 +87,16 @@ describe('nightly re-scoring through Bulk API 2.0', () => {
       [1, 500],
     ]);
     expect(h.org.state.counters.byKind.bulkIngestCreate).toBe(5);
+
+    // The next night few scores move: no page is worth a second ingest job.
+    const contract = h.org.state.field('Contract_Type__c')!;
+    const changed = Array.from({ length: 5_000 }, (_, row) => row).filter((row) => h!.org.state.store.get(row, contract) !== 'Two year').slice(0, 30);
+    await admin(h.org, 'PATCH', '/accounts', { records: changed.map((row) => ({ id: h!.org.state.store.idOf(row), Contract_Type__c: 'Two year', Tenure_Months__c: 70 })) });
+    const quiet = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(quiet.state).toBe('completed');
+    expect(quiet.counts.written).toBeGreaterThan(0);
+    const pages = await store.chunks(quiet.id);
+    expect(pages.map((c) => c.cutPage)).toEqual([false, undefined, false]);
+    for (const page of pages) expect(page.jobs.length).toBeLessThanOrEqual(1);
   });
 });
