@@ -8,11 +8,10 @@
  *    or mark this page the last;
  * 2. stream the page: batches of records → scoring thread → unchanged scores are dropped
  *    → CSV lines (Id + output fields) into temporary files of at most `ingestMaxBytes` (parts); a
- *    large first or last page is cut in two parts (`splitPageFrom`, see cutPoint), so
- *    Salesforce starts writing while the rest is scored and the run does not end on a whole page;
- *    scoring uses the
- *    run's fixed timestamp and cuts depend only on the page, so a second pass produces the very same
- *    parts;
+ *    large first or last page is cut in two parts (`splitPageFrom`, see cutPoint), so Salesforce
+ *    starts writing while the rest is scored and the run does not end on a whole page; scoring uses
+ *    the run's fixed timestamp, the cut point depends only on the page and whether to cut is kept
+ *    in the chunk state, so a second pass produces the very same parts;
  * 3. each part not yet submitted: create an ingest job, upload, close (an `open` job left by a
  *    crash is aborted and replaced; a `closed` one is only waited for). A part that is complete
  *    before the page is (a cut, the size limit) is submitted at once, while the rest is scored;
@@ -402,7 +401,6 @@ async function submit(
   await save();
 }
 
-/** Waits for an ingest job and counts its outcome; returns the records worth resubmitting. */
 /** The first poll waits about as long as the emulator or a quiet org needs for this many records. */
 function firstPollMs(ctx: ChunkContext, records: number): number {
   return Math.max(ctx.pollInitialMs, Math.min(ctx.pollMaxMs, Math.round(records / 400)));
@@ -419,6 +417,10 @@ function firstWaitMs(ctx: ChunkContext, state: ChunkState, job: ChunkState['jobs
   return Math.min(ctx.pollMaxMs, Math.max(50, Math.round(left)));
 }
 
+/**
+ * Waits for an ingest job (unless its final info is already known) and counts its outcome; returns
+ * the records worth resubmitting.
+ */
 async function collect(ctx: ChunkContext, run: RunRecord, state: ChunkState, job: ChunkState['jobs'][number], log: Logger, known?: BulkJobInfo): Promise<RecordResult[]> {
   const info: BulkJobInfo = known ?? (await ctx.bulk.waitForJob('ingest', job.id, {
       initialMs: firstWaitMs(ctx, state, job),

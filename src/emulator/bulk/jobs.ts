@@ -65,6 +65,27 @@ export interface IngestJob {
 
 export type BulkJob = QueryJob | IngestJob;
 
+/** Salesforce's date-time format in job info (`2026-11-27T02:00:00.000+0000`). */
+const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+
+/** The fields every Bulk API 2.0 job info carries, query or ingest. */
+export function jobInfoHead(job: BulkJob): Record<string, unknown> {
+  return {
+    id: job.id,
+    operation: job.operation,
+    object: job.kind === 'ingest' ? job.object : 'Account',
+    createdById: job.createdBy.id,
+    createdDate: iso(job.createdAt),
+    systemModstamp: iso(job.modifiedAt),
+    state: job.state,
+    concurrencyMode: 'Parallel',
+    contentType: 'CSV',
+    apiVersion: Number(job.apiVersion),
+    lineEnding: job.kind === 'ingest' ? job.lineEnding : 'LF',
+    columnDelimiter: 'COMMA',
+  };
+}
+
 /** Knobs the admin API changes at run time (tests and benchmarks). */
 export interface BulkSettings {
   /** Delay before a query job starts, then its run time per 1,000,000 rows. */

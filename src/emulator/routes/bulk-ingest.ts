@@ -21,29 +21,17 @@ import { ApiError } from '../http/errors.js';
 import { apiLocals, type RouteModule } from '../http/context.js';
 import type { EmulatorState } from '../state.js';
 import { RequestError, updateAccounts, type RecordInput } from '../writes.js';
-import { bulkOf, bulkValue, csvCell, type BulkSettings, type IngestJob } from '../bulk/jobs.js';
+import { bulkOf, bulkValue, csvCell, jobInfoHead, type BulkSettings, type IngestJob } from '../bulk/jobs.js';
 import { findJob, queryJobInfo } from './bulk-query.js';
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
 const TERMINAL = new Set(['JobComplete', 'Failed', 'Aborted']);
 /** A function, so TypeScript does not narrow away an abort that arrives while processing awaits. */
 const isAborted = (job: IngestJob) => job.state === 'Aborted';
 
 function ingestJobInfo(job: IngestJob, full: boolean): Record<string, unknown> {
   return {
-    id: job.id,
-    operation: job.operation,
-    object: job.object,
-    createdById: job.createdBy.id,
-    createdDate: iso(job.createdAt),
-    systemModstamp: iso(job.modifiedAt),
-    state: job.state,
-    concurrencyMode: 'Parallel',
-    contentType: 'CSV',
-    apiVersion: Number(job.apiVersion),
+    ...jobInfoHead(job),
     ...(job.state === 'Open' ? { contentUrl: `services/data/v${job.apiVersion}/jobs/ingest/${job.id}/batches` } : {}),
-    lineEnding: job.lineEnding,
-    columnDelimiter: 'COMMA',
     ...(full
       ? {
           jobType: 'V2Ingest',

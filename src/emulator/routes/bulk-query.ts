@@ -16,24 +16,11 @@ import { executeQuery } from '../soql/execute.js';
 import { SoqlError } from '../soql/errors.js';
 import { parseSoql } from '../soql/parser.js';
 import type { EmulatorState } from '../state.js';
-import { bulkOf, bulkValue, csvCell, decodeLocator, encodeLocator, type BulkJob, type IngestJob, type QueryJob } from '../bulk/jobs.js';
-
-const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+0000');
+import { bulkOf, bulkValue, csvCell, decodeLocator, encodeLocator, jobInfoHead, type BulkJob, type IngestJob, type QueryJob } from '../bulk/jobs.js';
 
 export function queryJobInfo(job: QueryJob, full: boolean): Record<string, unknown> {
   return {
-    id: job.id,
-    operation: job.operation,
-    object: 'Account',
-    createdById: job.createdBy.id,
-    createdDate: iso(job.createdAt),
-    systemModstamp: iso(job.modifiedAt),
-    state: job.state,
-    concurrencyMode: 'Parallel',
-    contentType: 'CSV',
-    apiVersion: Number(job.apiVersion),
-    lineEnding: 'LF',
-    columnDelimiter: 'COMMA',
+    ...jobInfoHead(job),
     ...(full
       ? {
           jobType: 'V2Query',
