@@ -174,6 +174,13 @@ export interface Encoder {
    * blank or unusable; every other field is imputed.
    */
   encode(record: AccountRecord, out: Float32Array, row: number, nowMs: number): FieldProblem | null;
+  /**
+   * The same for a row of values (a Bulk query CSV row), without building a record: `columnOf[g]` is
+   * the index in `values` of group g's field, or -1 when the row does not carry it.
+   */
+  encodeRow(values: readonly string[], columnOf: Int32Array, out: Float32Array, row: number, nowMs: number): FieldProblem | null;
+  /** `columnOf` for `encodeRow`, from a header of field names. */
+  columnsIn(header: readonly string[]): Int32Array;
 }
 
 function referenceSlices(group: Omit<Group, 'references'>): Group['references'] {
@@ -222,6 +229,20 @@ export function createEncoder(spec: FeatureSpec): Encoder {
         }
       }
       return null;
+    },
+    encodeRow(values, columnOf, out, row, nowMs) {
+      const base = row * width;
+      for (let k = 0; k < groups.length; k++) {
+        const g = groups[k]!;
+        const at = columnOf[k]!;
+        const value = at < 0 ? undefined : values[at];
+        const state = g.write(value, out, base, nowMs);
+        if (state !== ValueState.Ok && g.def.required) return { field: g.field, message: describeProblem(g.field, state, value) };
+      }
+      return null;
+    },
+    columnsIn(header) {
+      return Int32Array.from(groups, (g) => header.indexOf(g.field));
     },
   };
 }

@@ -68,6 +68,8 @@ export class ScoringEngine {
   private session: ort.InferenceSession | null;
   private readonly column: number;
   private readonly outputWidth: number;
+  /** Rows of the last explanation batch, reused by the next one (null while a batch holds it). */
+  private scratch: Float32Array | null = null;
 
   private constructor(session: ort.InferenceSession, spec: FeatureSpec, encoder: Encoder, modelPath: string, outputWidth: number) {
     this.session = session;
@@ -164,30 +166,22 @@ export class ScoringEngine {
     const n = okIndex.length;
     if (n === 0) return results;
 
-    const batch = reasons ? buildExplainBatch(this.encoder, x, n) : null;
-    const input = batch ? batch.input : x.subarray(0, n * width);
-    const rows = batch ? batch.rows : n;
-    const output = await this.run(input, rows);
-    const cols = this.outputWidth;
-    const column = this.column;
-    const probability = (row: number): number => output[row * cols + column]!;
-
-    const points = new Float64Array(this.encoder.groups.length);
+    const { probability, points } = await this.predictEncoded(x, n, reasons);
+    const groups = this.encoder.groups;
     const { top, maxLength } = this.spec.reasons;
     for (let k = 0; k < n; k++) {
       const i = okIndex[k]!;
       const rec = records[i] as AccountRecord;
       const id = String(rec[idField]);
-      const p = probability(k);
+      const p = probability[k]!;
       if (!Number.isFinite(p)) {
         results[i] = failure(id, `the model returned ${p} for this record`);
         continue;
       }
-      const score = Math.round(Math.min(1, Math.max(0, p)) * 10_000) / 100;
+      const score = toScore(p);
       let factors: Factor[] | null = null;
-      if (batch) {
-        contributions(this.encoder, batch, probability, k, points);
-        factors = topFactors(this.encoder, rec, points, top);
+      if (points) {
+        factors = topFactors(this.encoder, (g) => rec[groups[g]!.field], points, k * groups.length, top);
         // Keep only what fits the text field, so the structured list and the text agree.
         const text = formatFactors(factors, maxLength);
         factors = factors.filter((f) => text.includes(`${f.field}=`));
@@ -195,6 +189,45 @@ export class ScoringEngine {
       results[i] = { id, score, risk: this.risk(score), factors, modelVersion: this.spec.modelVersion };
     }
     return results;
+  }
+
+  /**
+   * Scores `n` rows already encoded into `x` (see Encoder): the probability of each row and, with
+   * reasons, every group's contribution to it in score points (row k's at `k * groups + g`). Rows go
+   * through ORT in chunks, explanation rows included.
+   */
+  async predictEncoded(x: Float32Array, n: number, reasons: boolean): Promise<{ probability: Float32Array; points: Float64Array | null }> {
+    const width = this.encoder.width;
+    const groupCount = this.encoder.groups.length;
+    const probability = new Float32Array(n);
+    const points = reasons ? new Float64Array(n * groupCount) : null;
+    const chunk = reasons ? EXPLAIN_CHUNK : SCORE_CHUNK;
+    const cols = this.outputWidth;
+    const column = this.column;
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      const base = x.subarray(start * width, (start + m) * width);
+      // Taken while this chunk's run is in flight, so overlapping calls never share the rows.
+      const scratch = reasons ? this.scratch : null;
+      if (reasons) this.scratch = null;
+      const batch = reasons ? buildExplainBatch(this.encoder, base, m, scratch ?? this.newScratch()) : null;
+      let output: Float32Array;
+      try {
+        output = await this.run(batch ? batch.input : base, batch ? batch.rows : m);
+      } finally {
+        if (batch) this.scratch = new Float32Array(batch.input.buffer);
+      }
+      for (let k = 0; k < m; k++) probability[start + k] = output[k * cols + column]!;
+      if (batch && points) for (let k = 0; k < m; k++) contributions(this.encoder, batch, output, cols, column, k, points, (start + k) * groupCount);
+    }
+    return { probability, points };
+  }
+
+  /** Room for the largest explanation batch: every record with a row per reference value. */
+  private newScratch(): Float32Array {
+    let refs = 0;
+    for (const g of this.encoder.groups) refs += g.references.length;
+    return new Float32Array(EXPLAIN_CHUNK * (1 + refs) * this.encoder.width);
   }
 
   private async run(input: Float32Array, rows: number): Promise<Float32Array> {
@@ -233,6 +266,11 @@ export class ScoringEngine {
     this.session = null;
     if (session) await session.release();
   }
+}
+
+/** Churn probability → score in percent with two decimals. */
+export function toScore(p: number): number {
+  return Math.round(Math.min(1, Math.max(0, p)) * 10_000) / 100;
 }
 
 function failure(id: string, message: string, field?: string): RecordFailure {

@@ -10,9 +10,9 @@
  * otherwise the batch is scored without reasons first and only the changed records again with them.
  * Both paths give the same lines.
  */
-import { bulkCsvCell, isNoOp, type Failure } from '../core/rescore.js';
-import { isFailure, type Prediction, type ScoringEngine } from './engine.js';
-import { formatFactors } from './reasons.js';
+import { bulkCsvCell, type Failure } from '../core/rescore.js';
+import { toScore, type ScoringEngine } from './engine.js';
+import { formatFactors, topFactors } from './reasons.js';
 
 export interface RowsRequest {
   /** Column names of the rows (the Bulk query CSV header). */
@@ -44,71 +44,106 @@ export class RowsRescorer {
 
   async rescore(request: RowsRequest): Promise<RowsResult> {
     const { engine } = this;
-    const o = engine.spec.outputFields;
-    const compared = [o.score, o.risk, o.modelVersion];
-    const now = new Date(request.now);
-    const records: Array<Record<string, string>> = request.rows.map((values) => {
-      const record: Record<string, string> = {};
-      for (let k = 0; k < request.header.length; k++) record[request.header[k]!] = values[k] ?? '';
-      return record;
-    });
+    const { encoder, spec } = engine;
+    const o = spec.outputFields;
+    const { header, rows } = request;
+    const nowMs = request.now;
+    const width = encoder.width;
+    const groups = encoder.groups.length;
+    const columnOf = encoder.columnsIn(header);
+    const at = (field: string) => header.indexOf(field);
+    const idAt = at(spec.idField);
+    const scoreAt = at(o.score);
+    const riskAt = at(o.risk);
+    const modelAt = at(o.modelVersion);
+    const factorsAt = at(o.factors);
+    const cell = (values: readonly string[], index: number) => (index < 0 ? '' : (values[index] ?? ''));
+
+    // Encode straight from the row values: no record object per row.
+    const x = new Float32Array(rows.length * width);
+    const ok: number[] = [];
     const failed: Failure[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const values = rows[i]!;
+      const id = cell(values, idAt);
+      if (id === '') {
+        failed.push({ id: `#${i}`, code: 'SCORING_FAILED', message: `record ${i} has no ${spec.idField}` });
+        continue;
+      }
+      const problem = encoder.encodeRow(values, columnOf, x, ok.length, nowMs);
+      if (problem) failed.push({ id, code: 'SCORING_FAILED', message: problem.message });
+      else ok.push(i);
+    }
+
+    // Each output column read straight off the prediction, one ISO time for the batch.
+    const scoredAt = new Date(nowMs).toISOString();
+    const { top, maxLength } = spec.reasons;
+    const modelCell = bulkCsvCell(spec.modelVersion);
+    type Cell = (score: number, risk: string, factors: string | null) => string;
+    const cells = request.columns.map((c): Cell => {
+      if (c === o.score) return (score) => String(score);
+      if (c === o.risk) return (_, risk) => risk;
+      if (c === o.factors) return (_, __, factors) => (factors === null ? '#N/A' : bulkCsvCell(factors));
+      if (c === o.modelVersion) return () => modelCell;
+      if (c === o.scoredAt) return () => scoredAt;
+      return () => '#N/A';
+    });
+    // Same score, risk and model: unchanged, unless reasons are wanted and the record has none yet.
+    const isUnchanged = (values: readonly string[], score: number, risk: string) =>
+      sameScore(cell(values, scoreAt), score) &&
+      cell(values, riskAt) === risk &&
+      cell(values, modelAt) === spec.modelVersion &&
+      (!request.reasons || cell(values, factorsAt) !== '');
+
     let scored = 0;
     let unchanged = 0;
     let changed = 0;
     let lines = '';
-
-    // Each output column read straight off the prediction: no field object per record, one ISO time.
-    const scoredAt = now.toISOString();
-    const maxLength = engine.spec.reasons.maxLength;
-    const cells = request.columns.map((c): ((p: Prediction) => string) => {
-      if (c === o.score) return (p) => String(p.score);
-      if (c === o.risk) return (p) => p.risk;
-      if (c === o.factors) return (p) => (p.factors ? bulkCsvCell(formatFactors(p.factors, maxLength)) : '#N/A');
-      if (c === o.modelVersion) return (p) => bulkCsvCell(p.modelVersion);
-      if (c === o.scoredAt) return () => scoredAt;
-      return () => '#N/A';
-    });
-    const isUnchanged = (record: Record<string, string>, p: Prediction) =>
-      // Same score, risk and model: unchanged, unless reasons are wanted and the record has none yet.
-      isNoOp(record, { [o.score]: p.score, [o.risk]: p.risk, [o.modelVersion]: p.modelVersion }, compared) && (!request.reasons || (record[o.factors] ?? '') !== '');
-    const emit = (record: Record<string, string>, p: Prediction) => {
-      let line = bulkCsvCell(record.Id);
-      for (const cell of cells) line += `,${cell(p)}`;
+    const emit = (values: readonly string[], score: number, risk: string, factors: string | null) => {
+      let line = bulkCsvCell(values[idAt]);
+      for (const c of cells) line += `,${c(score, risk, factors)}`;
       lines += `${line}\n`;
       changed += 1;
     };
+    const factorText = (values: readonly string[], points: Float64Array, k: number) =>
+      formatFactors(topFactors(encoder, (g) => (columnOf[g]! < 0 ? undefined : values[columnOf[g]!]), points, k * groups, top), maxLength);
+    const fail = (values: readonly string[], p: number) =>
+      failed.push({ id: cell(values, idAt), code: 'SCORING_FAILED', message: `the model returned ${p} for this record` });
 
     const direct = request.reasons && this.changedShare > 0.5;
-    const first = await engine.score(records, { reasons: direct, now });
+    const first = await engine.predictEncoded(x, ok.length, direct);
     const again: number[] = [];
-    for (let i = 0; i < first.length; i++) {
-      const r = first[i]!;
-      const record = records[i]!;
-      if (isFailure(r)) {
-        failed.push({ id: record.Id ?? r.id, code: r.error.code, message: r.error.message });
+    for (let k = 0; k < ok.length; k++) {
+      const values = rows[ok[k]!]!;
+      const p = first.probability[k]!;
+      if (!Number.isFinite(p)) {
+        fail(values, p);
         continue;
       }
       scored += 1;
-      if (isUnchanged(record, r)) unchanged += 1;
-      else if (request.reasons && !direct) again.push(i);
-      else emit(record, r);
+      const score = toScore(p);
+      const risk = engine.risk(score);
+      if (isUnchanged(values, score, risk)) unchanged += 1;
+      else if (request.reasons && !direct) again.push(k);
+      else emit(values, score, risk, first.points ? factorText(values, first.points, k) : null);
     }
     if (again.length > 0) {
-      const second = await engine.score(
-        again.map((i) => records[i]!),
-        { reasons: true, now },
-      );
-      for (let k = 0; k < again.length; k++) {
-        const r = second[k]!;
-        const record = records[again[k]!]!;
-        if (isFailure(r)) {
-          scored -= 1;
-          failed.push({ id: record.Id ?? r.id, code: r.error.code, message: r.error.message });
-        } else emit(record, r);
+      // The changed rows again, with reasons, from their encodings.
+      const y = new Float32Array(again.length * width);
+      again.forEach((k, j) => y.set(x.subarray(k * width, (k + 1) * width), j * width));
+      const second = await engine.predictEncoded(y, again.length, true);
+      for (let j = 0; j < again.length; j++) {
+        const values = rows[ok[again[j]!]!]!;
+        const score = toScore(second.probability[j]!);
+        emit(values, score, engine.risk(score), factorText(values, second.points!, j));
       }
     }
-    if (records.length > 0) this.changedShare = (records.length - unchanged) / records.length;
+    if (rows.length > 0) this.changedShare = (rows.length - unchanged) / rows.length;
     return { lines, changed, scored, unchanged, failed };
   }
+}
+
+/** Salesforce returns what it stored: the current score equals the new one at two decimals. */
+function sameScore(current: string, next: number): boolean {
+  return current !== '' && Math.abs(Number(current) - next) < 0.005;
 }

@@ -51,6 +51,22 @@ describe('re-scoring raw query rows in the scoring thread', () => {
     }
   });
 
+  it('when rows are re-scored, then each line carries what scoring the same record as an object gives', async () => {
+    const input = rows(60);
+    input[7]![2] = ''; // blank tenure: imputed on both paths
+    input[8]![1] = 'Month-To-Month'; // another case of a level
+    const result = await new RowsRescorer(engine).rescore({ header, rows: input, columns, reasons: true, now });
+    const records = input.map((values) => Object.fromEntries(header.map((h, k) => [h, values[k]])));
+    const expected = await engine.score(records, { reasons: true, now: new Date(now) });
+    const parsed = parse(result.lines);
+    expect(parsed.size).toBe(60);
+    for (const p of expected) {
+      if ('error' in p) throw new Error(p.error.message);
+      const fields = engine.toAccountFields(p, new Date(now));
+      expect(parsed.get(p.id)).toEqual([String(fields.Churn_Score__c), fields.Churn_Risk__c, fields.Churn_Top_Factors__c, fields.Churn_Model_Version__c, fields.Churn_Scored_At__c]);
+    }
+  });
+
   it('when records already carry their score and reasons, then nothing is written; a blank value is written as #N/A', async () => {
     const first = parse((await new RowsRescorer(engine).rescore({ header, rows: rows(10), columns, reasons: true, now })).lines);
     const current = rows(10).map((r) => {
