@@ -231,7 +231,10 @@ export async function processChunk(ctx: ChunkContext, run: RunRecord, index: num
     // 4-5. Collect closed jobs; resubmit what may pass later.
     const captured = new Map<string, RecordResult[]>();
     for (;;) {
-      for (const job of state.jobs.filter((j) => j.status === 'closed')) {
+      // The job closed last is awaited first: by the time it is done the earlier ones usually are
+      // too, so each of those costs one status call instead of a poll series of its own.
+      const closed = state.jobs.filter((j) => j.status === 'closed').sort((a, b) => (b.closedAt ?? 0) - (a.closedAt ?? 0));
+      for (const job of closed) {
         captured.set(job.id, await collect(ctx, run, state, job, log, finished.get(job.id)));
         await save();
       }

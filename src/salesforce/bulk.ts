@@ -222,7 +222,10 @@ export class BulkClient {
       }
       wait = Math.min(o.maxMs, Math.round(wait * 1.6));
       const processed = info.numberRecordsProcessed ?? 0;
-      if (o.progress && processed > 0 && processed < o.progress.records) {
+      if (o.progress && processed >= o.progress.records) {
+        // Every record is processed and the job is only being closed: it is done in a moment.
+        wait = o.initialMs;
+      } else if (o.progress && processed > 0) {
         const elapsed = Date.now() - o.progress.since;
         const remaining = ((o.progress.records - processed) * elapsed) / processed;
         wait = Math.min(o.maxMs, Math.max(o.initialMs, Math.round(remaining * 1.1) + 100));

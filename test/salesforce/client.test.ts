@@ -276,4 +276,32 @@ describe('REST calls', () => {
       ['001B', 'a "quoted" word, a new\nline and …'],
     ]);
   });
+
+  it('when an ingest job reports progress, then the next poll is timed for its end, and once every record is processed it comes at once', async () => {
+    const client = await connected();
+    const polls: number[] = [];
+    const answers = [
+      { state: 'InProgress', numberRecordsProcessed: 100 },
+      { state: 'InProgress', numberRecordsProcessed: 1000 },
+      { state: 'JobComplete', numberRecordsProcessed: 1000 },
+    ];
+    nock(INSTANCE)
+      .get('/services/data/v66.0/jobs/ingest/750IN')
+      .times(3)
+      .reply(200, () => {
+        polls.push(Date.now());
+        return { id: '750IN', object: 'Account', operation: 'update', ...answers[polls.length - 1] };
+      });
+    const since = Date.now();
+    const info = await new BulkClient(client).waitForJob('ingest', '750IN', { initialMs: 20, maxMs: 5_000, progress: { records: 1000, since } });
+    expect(info.state).toBe('JobComplete');
+    expect(polls).toHaveLength(3);
+    // A tenth done after ~20 ms: the rest should take about nine times as long (~300 ms with the
+    // margin), not the 1.6× growth (32 ms) and not the 5 s cap.
+    const second = polls[1]! - polls[0]!;
+    expect(second).toBeGreaterThanOrEqual(150);
+    expect(second).toBeLessThan(2_000);
+    // All processed but not closed yet: polled again after the initial wait (20 ms), not a grown one (~500 ms).
+    expect(polls[2]! - polls[1]!).toBeLessThan(250);
+  });
 });

@@ -115,8 +115,6 @@ function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSiz
     NIGHTLY_SCORE_BATCH: String(scoreBatch),
     SCORING_THREADS: String(scoringThreads),
     NIGHTLY_CONCURRENCY: String(concurrency),
-    NIGHTLY_POLL_INITIAL_MS: '500',
-    NIGHTLY_POLL_MAX_MS: '5000',
     NIGHTLY_API_RESERVE: '0',
     ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
   });
