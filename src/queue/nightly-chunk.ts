@@ -6,7 +6,8 @@
  *
  * 1. read the page's headers; hand the next page's locator to the queue (another worker starts it)
  *    or mark this page the last;
- * 2. stream the page: batches of records → scoring thread → unchanged scores are dropped
+ * 2. stream the page: batches of whole CSV records (unparsed) → scoring thread, which parses and
+ *    scores them → unchanged scores are dropped
  *    → CSV lines (Id + output fields) into temporary files of at most `ingestMaxBytes` (parts); a
  *    large first or last page is cut in two parts (`splitPageFrom`, see cutPoint), so Salesforce
  *    starts writing while the rest is scored and the run does not end on a whole page; scoring uses
@@ -32,6 +33,7 @@ import { bulkCsvCell, type Failure } from '../core/rescore.js';
 import type { Logger } from '../log/logger.js';
 import { isTerminalState, type BulkClient, type BulkJobInfo, type RecordResult } from '../salesforce/bulk.js';
 import { isRetryableRecordError } from '../salesforce/errors.js';
+import type { RecordBatch } from '../salesforce/csv-records.js';
 import type { FeatureSpec } from '../scoring/spec.js';
 import type { RowsRequest, RowsResult } from '../scoring/rows.js';
 import type { FailureLog } from './failures.js';
@@ -180,7 +182,7 @@ export async function processChunk(ctx: ChunkContext, run: RunRecord, index: num
         await page.cancel();
       } else {
         const cutAt = cutPoint(ctx, index, page);
-        const pass = await scorePage(ctx, run, state, { header: page.header, rows: page.rows, cutAt }, columns, header, tmpBase, log, (file, part) =>
+        const pass = await scorePage(ctx, run, state, { header: page.header, records: page.records, cutAt }, columns, header, tmpBase, log, (file, part) =>
           ensureSubmitted(ctx, state, save, file, part, log),
         );
         files = pass.files;
@@ -297,14 +299,14 @@ async function scorePage(
   ctx: ChunkContext,
   run: RunRecord,
   state: ChunkState,
-  page: { header: string[]; rows: AsyncIterable<string[]>; cutAt?: number },
+  page: { header: string[]; records: (max: number) => Promise<RecordBatch | null>; cutAt?: number },
   columns: string[],
   csvHeader: string,
   tmpBase: string,
   log: Logger,
   submitEarly: (file: { path: string; records: number }, part: number) => Promise<void>,
 ) {
-  const { header, rows, cutAt } = page;
+  const { header, records, cutAt } = page;
   const now = run.scoredAtMs ?? Date.now();
   // Parts complete before the page is are submitted while the rest is scored; awaited below.
   const early: Array<Promise<void>> = [];
@@ -319,17 +321,16 @@ async function scorePage(
   let unchanged = 0;
   let lines = 0;
 
-  // The thread scores one batch of raw rows while the next one is parsed; it returns the ingest lines
-  // of the records that change (unchanged scores are not rewritten).
+  // The thread parses and scores one batch of records while the next one is read; this thread only
+  // finds where records end. It returns the ingest lines of the records that change (unchanged
+  // scores are not rewritten).
   let pending: Promise<void> | undefined;
-  let batch: string[][] = [];
   let lastSaved = Date.now();
-  const flush = async (cut = false) => {
-    const batchRows = batch;
-    batch = [];
-    const scoring = ctx.scorer.rescoreRows({ header, rows: batchRows, columns, reasons: ctx.reasons, now });
+  const flush = async (csv: RecordBatch, cut: boolean) => {
+    const scoring = ctx.scorer.rescoreRows({ header, csv, columns, reasons: ctx.reasons, now });
     if (pending) await pending;
     pending = scoring.then(async (result) => {
+      if (result.read !== csv.count) log.warn({ records: csv.count, parsed: result.read }, 'a batch of the query result parsed to a different number of rows than it holds records');
       scored += result.scored;
       unchanged += result.unchanged;
       failed.push(...result.failed);
@@ -348,20 +349,20 @@ async function scorePage(
       ctx.onProgress?.();
     });
   };
-  for await (const values of rows) {
-    batch.push(values);
-    read += 1;
-    if (batch.length >= ctx.scoreBatch || read === cutAt) {
-      await flush(read === cutAt);
-      state.counts.read = read;
-      // Progress for `rescore --wait` and the admin endpoint, a few times a second at most.
-      if (Date.now() - lastSaved > 2_000) {
-        lastSaved = Date.now();
-        await ctx.store.saveChunk(run.id, state);
-      }
+  for (;;) {
+    // A batch ends at the cut point, so the part before it holds exactly the first half.
+    const max = cutAt !== undefined && read < cutAt ? Math.min(ctx.scoreBatch, cutAt - read) : ctx.scoreBatch;
+    const batch = await records(max);
+    if (!batch) break;
+    read += batch.count;
+    await flush(batch, read === cutAt);
+    state.counts.read = read;
+    // Progress for `rescore --wait` and the admin endpoint, a few times a second at most.
+    if (Date.now() - lastSaved > 2_000) {
+      lastSaved = Date.now();
+      await ctx.store.saveChunk(run.id, state);
     }
   }
-  if (batch.length > 0) await flush();
   if (pending) await pending;
   await writer.finish();
   await Promise.all(early);

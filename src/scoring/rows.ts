@@ -10,6 +10,7 @@
  * otherwise the batch is scored without reasons first and only the changed records again with them.
  * Both paths give the same lines.
  */
+import Papa from 'papaparse';
 import { bulkCsvCell, type Failure } from '../core/rescore.js';
 import { toScore, type ScoringEngine } from './engine.js';
 import { formatFactors, topFactors } from './reasons.js';
@@ -17,7 +18,10 @@ import { formatFactors, topFactors } from './reasons.js';
 export interface RowsRequest {
   /** Column names of the rows (the Bulk query CSV header). */
   header: readonly string[];
-  rows: ReadonlyArray<readonly string[]>;
+  /** The rows as string arrays in header order… */
+  rows?: ReadonlyArray<readonly string[]>;
+  /** …or as `count` whole CSV records (UTF-8 bytes, parsed here; a transferable buffer between threads). */
+  csv?: { bytes: Uint8Array; count: number };
   /** Output fields written after Id, in this order. */
   columns: readonly string[];
   /** Compute and write reasons. */
@@ -27,6 +31,8 @@ export interface RowsRequest {
 }
 
 export interface RowsResult {
+  /** Rows read from the request. */
+  read: number;
   /** Bulk ingest CSV lines (Id + columns), `\n`-terminated, for the records to write. */
   lines: string;
   /** Records in `lines`. */
@@ -35,6 +41,9 @@ export interface RowsResult {
   unchanged: number;
   failed: Failure[];
 }
+
+/** Bulk query CSV as the client asks for it (COMMA, LF); given, Papa Parse does not guess them per call. */
+const CSV_OPTIONS = { delimiter: ',', newline: '\n', skipEmptyLines: true } as const;
 
 /** Keeps what the previous batch looked like, to pick the cheaper path for the next one. */
 export class RowsRescorer {
@@ -46,7 +55,8 @@ export class RowsRescorer {
     const { engine } = this;
     const { encoder, spec } = engine;
     const o = spec.outputFields;
-    const { header, rows } = request;
+    const { header } = request;
+    const rows = request.csv ? Papa.parse<string[]>(new TextDecoder().decode(request.csv.bytes), CSV_OPTIONS).data : (request.rows ?? []);
     const nowMs = request.now;
     const width = encoder.width;
     const groups = encoder.groups.length;
@@ -139,7 +149,7 @@ export class RowsRescorer {
       }
     }
     if (rows.length > 0) this.changedShare = (rows.length - unchanged) / rows.length;
-    return { lines, changed, scored, unchanged, failed };
+    return { read: rows.length, lines, changed, scored, unchanged, failed };
   }
 }
 

@@ -106,10 +106,12 @@ export class ScoringThread {
    * between threads than to score.
    */
   rescoreRows(request: RowsRequest): Promise<RowsResult> {
-    return this.request<RowsResult>(request.rows.length, request.reasons, (id) => ({ type: 'rows', id, request }));
+    const records = request.rows?.length ?? request.csv?.count ?? 0;
+    // CSV bytes move to the thread instead of being copied (the caller must not reuse them).
+    return this.request<RowsResult>(records, request.reasons, (id) => ({ type: 'rows', id, request }), request.csv ? [request.csv.bytes.buffer as ArrayBuffer] : []);
   }
 
-  private request<T>(records: number, reasons: boolean, message: (id: number) => ThreadRequest): Promise<T> {
+  private request<T>(records: number, reasons: boolean, message: (id: number) => ThreadRequest, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new AppError({ code: 'SCORING_FAILED', message: 'The scoring thread was closed.' }));
     const id = this.nextId++;
     this.recordsScored += records;
@@ -126,7 +128,7 @@ export class ScoringThread {
           reject(e);
         },
       });
-      this.worker.postMessage(message(id));
+      this.worker.postMessage(message(id), transfer);
     });
   }
 

@@ -67,6 +67,18 @@ describe('re-scoring raw query rows in the scoring thread', () => {
     }
   });
 
+  it('when the rows come as Bulk CSV bytes, then the lines are those of the same rows as arrays', async () => {
+    const input = rows(25);
+    input[4]![1] = 'Two year, "quoted"\nvalue'; // unusable picklist value with a comma, quotes and a line break
+    const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+    const bytes = new TextEncoder().encode(input.map((r) => r.map(quote).join(',')).join('\n') + '\n');
+    const fromCsv = await new RowsRescorer(engine).rescore({ header, csv: { bytes, count: input.length }, columns, reasons: true, now });
+    const fromRows = await new RowsRescorer(engine).rescore({ header, rows: input, columns, reasons: true, now });
+    expect(fromCsv.read).toBe(25);
+    expect(fromCsv.lines).toBe(fromRows.lines);
+    expect(fromCsv.changed).toBe(25);
+  });
+
   it('when records already carry their score and reasons, then nothing is written; a blank value is written as #N/A', async () => {
     const first = parse((await new RowsRescorer(engine).rescore({ header, rows: rows(10), columns, reasons: true, now })).lines);
     const current = rows(10).map((r) => {
