@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../src/log/logger.js';
 import { NIGHTLY_SCHEDULER_ID } from '../../src/queue/nightly-jobs.js';
 import { nightlyQueue, registerNightlySchedule } from '../../src/queue/nightly-worker.js';
-import { REDIS_URL, TEST_NIGHTLY, testPrefix } from './nightly-helpers.js';
+import { REDIS_URL, TEST_NIGHTLY, harness, scoredAccounts, testPrefix, waitForRun } from './nightly-helpers.js';
 
 const logger = createLogger('silent');
 let cleanup: (() => Promise<void>) | undefined;
@@ -36,5 +36,24 @@ describe('the nightly schedule', () => {
 
     await registerNightlySchedule(queues[1]!, { ...config, enabled: false }, logger);
     expect(await queues[0]!.getJobSchedulers()).toHaveLength(0);
+  });
+
+  it('when the schedule comes due, then a worker runs it like any run: every Account is scored and the run is recorded as scheduled', async () => {
+    const h = await harness({ accounts: 400 });
+    cleanup = () => h.close();
+    const w = await h.startWorker();
+    // Every second, so the test sees it fire; removed once the first run exists.
+    await registerNightlySchedule(w.queue, { ...TEST_NIGHTLY, enabled: true, cron: '* * * * * *' }, logger);
+    let runId: string | undefined;
+    for (const started = Date.now(); !runId && Date.now() - started < 15_000; ) {
+      runId = (await w.store.recentIds(1))[0];
+      if (!runId) await new Promise((r) => setTimeout(r, 100));
+    }
+    await registerNightlySchedule(w.queue, { ...TEST_NIGHTLY, enabled: false }, logger);
+    expect(runId).toBeDefined();
+    const run = await waitForRun(w.store, runId!);
+    expect(run).toMatchObject({ trigger: 'schedule', state: 'completed' });
+    expect(run.counts.written).toBe(400);
+    expect(scoredAccounts(h.org)).toEqual({ scored: 400, total: 400 });
   });
 });
