@@ -68,6 +68,20 @@ function rssOf(pid: number): { hwm: number; rss: number } | undefined {
   return hwm ? { hwm: Number(hwm) / 1024, rss: Number(rss ?? 0) / 1024 } : undefined;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: Linux reports process times in hundredths of a second on every common platform. */
+const CLOCK_TICKS = 100;
+
 async function measureFloor(client: SalesforceClient, soql: string, chunkSize: number, modelFields: string[]): Promise<{ seconds: number; calls: number }> {
   const bulk = new BulkClient(client, { poll: { initialMs: 200, maxMs: 2_000 } });
   const started = performance.now();
@@ -133,6 +147,10 @@ function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSiz
   return { child, ready, output: () => out };
 }
 
+function cpuOf(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1e6;
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -170,11 +188,12 @@ async function run(argv: string[]): Promise<number> {
     const queryFields = ['Id', ...new Set([...spec.features.map((f) => f.field), o.score, o.risk, o.factors, o.modelVersion])];
     const soql = `SELECT ${queryFields.join(', ')} FROM Account`;
 
-    let floor: { seconds: number; calls: number } | undefined;
+    let floor: { seconds: number; calls: number; cpuSeconds: number } | undefined;
     if (!values['no-floor']) {
       console.error('measuring the I/O floor (Bulk query download + ingest upload, no scoring)…');
       const client = await SalesforceClient.connect({ loginUrl: org.url, audience: org.url, clientId: org.consumerKey, username: org.username, privateKey: org.privateKey!, apiVersion: '66.0', tokenTimeoutMs: 10_000 });
-      floor = await measureFloor(client, soql, chunkSize, modelFields);
+      const cpuBefore = process.cpuUsage();
+      floor = { ...(await measureFloor(client, soql, chunkSize, modelFields)), cpuSeconds: cpuOf(process.cpuUsage(cpuBefore)) };
       console.error(`floor: ${floor.seconds.toFixed(1)} s, ${floor.calls} calls`);
     }
     org.state.faults.set({ lockRate });
@@ -194,6 +213,8 @@ async function run(argv: string[]): Promise<number> {
 
     const queue = nightlyQueue(redis, prefix);
     const store = new RunStore(redis, prefix);
+    const cpuAtStart = children.map((c) => (c.child.pid ? cpuSecondsOf(c.child.pid) : undefined));
+    const emulatorCpu = process.cpuUsage();
     const started = performance.now();
     const runId = await enqueueRun(queue, store, { trigger: 'bench' });
     let record = await store.get(runId);
@@ -210,6 +231,11 @@ async function run(argv: string[]): Promise<number> {
       for (const c of children) if (c.child.exitCode !== null) throw new Error(`a worker exited during the run:\n${c.output().slice(-4000)}`);
     }
     const seconds = (performance.now() - started) / 1000;
+    const emulatorCpuSeconds = cpuOf(process.cpuUsage(emulatorCpu));
+    const workerCpuSeconds = children.map((c, i) => {
+      const now = c.child.pid ? cpuSecondsOf(c.child.pid) : undefined;
+      return now === undefined || cpuAtStart[i] === undefined ? null : Number((now - cpuAtStart[i]!).toFixed(1));
+    });
     const counters = org.state.counters.snapshot();
     sample();
     const peaks = [...peak.values()].map((v) => Math.round(v));
@@ -252,6 +278,11 @@ async function run(argv: string[]): Promise<number> {
       accountsPerSec: Math.round(accounts / seconds),
       ratioToFloor: floor ? Number((seconds / floor.seconds).toFixed(2)) : null,
       workerPeakRssMb: peaks,
+      // CPU seconds during the run: each worker process (all its threads), and this process (the
+      // emulator); during the floor, this process (emulator and the floor's client).
+      workerCpuSeconds,
+      emulatorCpuSeconds: Number(emulatorCpuSeconds.toFixed(1)),
+      floorCpuSeconds: floor ? Number(floor.cpuSeconds.toFixed(1)) : null,
       runState: record.state,
       runApiCalls: record.apiCalls,
       counts: record.counts,

@@ -1,0 +1,20 @@
+/** `churn-worker bench nightly` end to end on a small org: the emulator, a worker process, real Redis. */
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, runToEnd } from '../helpers/process.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe('churn-worker bench nightly', () => {
+  it('when run on a small org, then its last line is one JSON object with the figures the issue names, and every Account ends scored', async () => {
+    const { code, output } = await runToEnd(['bench', 'nightly', '--accounts', '3000', '--chunk-size', '1000', '--workers', '2'], cleanEnv({ REDIS_URL }));
+    expect(code, output).toBe(0);
+    const last = output.trim().split('\n').at(-1)!;
+    const figures = JSON.parse(last) as Record<string, unknown>;
+    expect(figures).toMatchObject({ accounts: 3000, workers: 2, runState: 'completed', allScored: true, chunks: 3 });
+    for (const key of ['seconds', 'apiCalls', 'peakRssMb', 'floorSeconds', 'emulatorCpuSeconds', 'floorCpuSeconds']) expect(typeof figures[key], key).toBe('number');
+    expect(figures.workerPeakRssMb).toHaveLength(2);
+    const cpu = figures.workerCpuSeconds as number[];
+    expect(cpu.every((s) => typeof s === 'number' && s >= 0) && cpu.some((s) => s > 0)).toBe(true);
+    expect(figures.counts).toMatchObject({ read: 3000, written: 3000, failed: 0 });
+  }, 120_000);
+});
