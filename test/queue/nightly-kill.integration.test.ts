@@ -98,4 +98,35 @@ describe('a worker killed in the middle of a nightly run', () => {
     expect(victim.output()).not.toMatch(/"chunk":0,[^\n]*"msg":"chunk done"/);
     expect(rescuer.output()).toMatch(/"chunk":0,[^\n]*"msg":"chunk done"/);
   }, 60_000);
+
+  it('when the worker is SIGKILLed while it polls the query job, then another worker resumes the same query job and the run completes', async () => {
+    org = await startEmulator({ accounts: 3_000 });
+    // A query job that takes about 3 s, so the kill lands while it is polled.
+    await admin(org, 'PUT', '/bulk', { queryStartMs: 3_000 });
+    prefix = testPrefix();
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = nightlyQueue(redis, prefix);
+    const store = new RunStore(redis, prefix);
+
+    const victim = worker(org);
+    await victim.waitFor(/worker ready/, 30_000);
+    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    await victim.waitFor(/"msg":"nightly run started"/, 30_000);
+    const queryJobId = (await store.get(runId))!.queryJobId;
+    expect(queryJobId).toBeDefined();
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    expect((await store.get(runId))!.state).toBe('querying');
+
+    const rescuer = worker(org);
+    await rescuer.waitFor(/worker ready/, 30_000);
+    const run = await waitForRun(store, runId, 40_000);
+    await queue.close();
+
+    expect(run).toMatchObject({ state: 'completed', queryJobId });
+    expect(run.counts.written).toBe(3_000);
+    expect(scoredAccounts(org)).toEqual({ scored: 3_000, total: 3_000 });
+    // One query job in all: the rescuer polled the victim's instead of starting another.
+    expect(org.state.counters.byKind.bulkQueryCreate).toBe(1);
+  }, 60_000);
 });
