@@ -42,7 +42,7 @@ export interface BatchOutcome {
 }
 
 /** Salesforce returns what it stored: compare numbers at the field's two decimals, blanks as equal. */
-function sameValue(current: unknown, next: unknown): boolean {
+export function sameValue(current: unknown, next: unknown): boolean {
   const blank = (v: unknown) => v === null || v === undefined || v === '';
   if (blank(current) || blank(next)) return blank(current) && blank(next);
   if (typeof next === 'number') return Math.abs(Number(current) - next) < 0.005;

@@ -86,12 +86,6 @@ interface Send {
   accept?: string;
 }
 
-/**
- * A CSV response body as rows of strings, parsed as it streams in. Decoded first, so a character split
- * between two network chunks stays whole and a leading byte-order mark is dropped (TextDecoder's
- * default); Papa Parse in stream mode (backpressure kept) is about a third faster than csv-parse on
- * Bulk results, which matters at millions of rows.
- */
 /** The body of a CSV response as a record reader; `stop` discards the rest of it. */
 function csvRecords(response: Response): { reader: CsvRecordReader; stop: () => Promise<void> } {
   const body = response.body as unknown as AsyncIterable<Uint8Array> | null;

@@ -20,6 +20,9 @@ export interface RecordBatch {
   count: number;
 }
 
+/** Papa Parse options for Bulk API 2.0 CSV as this client asks for it (COMMA, LF). */
+const BULK_CSV = { delimiter: ',', newline: '\n', skipEmptyLines: true } as const;
+
 /**
  * Parses whole CSV records (text or UTF-8 bytes) into string arrays; a byte-order mark is dropped.
  * Comma and line feed are what query jobs are created with: left to guess, Papa Parse would try
@@ -30,8 +33,6 @@ export function parseCsvRecords(csv: Uint8Array | string): string[][] {
   return Papa.parse<string[]>(text, BULK_CSV).data;
 }
 
-/** Papa Parse options for Bulk API 2.0 CSV as this client asks for it (COMMA, LF). */
-export const BULK_CSV = { delimiter: ',', newline: '\n', skipEmptyLines: true } as const;
 
 export class CsvRecordReader {
   /** Bytes not handed out yet: chunks[0] from `start`, then whole chunks. */

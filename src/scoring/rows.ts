@@ -1,17 +1,17 @@
 /**
- * Re-scoring of raw Bulk query rows inside the scoring thread, for the nightly run: rows in (the CSV
- * header and string arrays, cheap to pass between threads), Bulk ingest CSV lines out (one string),
- * only for records whose score, risk, model or reasons change. Building record objects, comparing with
- * the current values and formatting stay beside the engine, so the host thread only parses the
- * download and writes the upload, and per-record objects never cross the thread boundary.
+ * Re-scoring of raw Bulk query rows inside the scoring thread, for the nightly run: whole CSV records
+ * in (one transferable buffer, parsed here) or rows as string arrays, Bulk ingest CSV lines out (one
+ * string), only for records whose score, risk, model or reasons change. Parsing, comparing with the
+ * current values and formatting stay beside the engine, so the host thread only finds where records
+ * end and writes the upload, and per-record objects never exist at all.
  *
  * Reasons cost several times the score alone and only changed records need them. When most of the
  * previous batch changed (a new model, a first run) every record is scored with reasons at once;
  * otherwise the batch is scored without reasons first and only the changed records again with them.
  * Both paths give the same lines.
  */
-import Papa from 'papaparse';
-import { bulkCsvCell, type Failure } from '../core/rescore.js';
+import { bulkCsvCell, sameValue, type Failure } from '../core/rescore.js';
+import { parseCsvRecords, type RecordBatch } from '../salesforce/csv-records.js';
 import { toScore, type ScoringEngine } from './engine.js';
 import { formatFactors, topFactors } from './reasons.js';
 
@@ -20,8 +20,8 @@ export interface RowsRequest {
   header: readonly string[];
   /** The rows as string arrays in header order… */
   rows?: ReadonlyArray<readonly string[]>;
-  /** …or as `count` whole CSV records (UTF-8 bytes, parsed here; a transferable buffer between threads). */
-  csv?: { bytes: Uint8Array; count: number };
+  /** …or as whole Bulk CSV records (UTF-8 bytes, parsed here; a transferable buffer between threads). */
+  csv?: RecordBatch;
   /** Output fields written after Id, in this order. */
   columns: readonly string[];
   /** Compute and write reasons. */
@@ -42,9 +42,6 @@ export interface RowsResult {
   failed: Failure[];
 }
 
-/** Bulk query CSV as the client asks for it (COMMA, LF); given, Papa Parse does not guess them per call. */
-const CSV_OPTIONS = { delimiter: ',', newline: '\n', skipEmptyLines: true } as const;
-
 /** Keeps what the previous batch looked like, to pick the cheaper path for the next one. */
 export class RowsRescorer {
   private changedShare = 0;
@@ -56,7 +53,7 @@ export class RowsRescorer {
     const { encoder, spec } = engine;
     const o = spec.outputFields;
     const { header } = request;
-    const rows = request.csv ? Papa.parse<string[]>(new TextDecoder().decode(request.csv.bytes), CSV_OPTIONS).data : (request.rows ?? []);
+    const rows = request.csv ? parseCsvRecords(request.csv.bytes) : (request.rows ?? []);
     const nowMs = request.now;
     const width = encoder.width;
     const groups = encoder.groups.length;
@@ -98,11 +95,12 @@ export class RowsRescorer {
       if (c === o.scoredAt) return () => scoredAt;
       return () => '#N/A';
     });
-    // Same score, risk and model: unchanged, unless reasons are wanted and the record has none yet.
+    // Same score, risk and model (compared as the real-time path does): unchanged, unless reasons are
+    // wanted and the record has none yet.
     const isUnchanged = (values: readonly string[], score: number, risk: string) =>
-      sameScore(cell(values, scoreAt), score) &&
-      cell(values, riskAt) === risk &&
-      cell(values, modelAt) === spec.modelVersion &&
+      sameValue(cell(values, scoreAt), score) &&
+      sameValue(cell(values, riskAt), risk) &&
+      sameValue(cell(values, modelAt), spec.modelVersion) &&
       (!request.reasons || cell(values, factorsAt) !== '');
 
     let scored = 0;
@@ -151,9 +149,4 @@ export class RowsRescorer {
     if (rows.length > 0) this.changedShare = (rows.length - unchanged) / rows.length;
     return { read: rows.length, lines, changed, scored, unchanged, failed };
   }
-}
-
-/** Salesforce returns what it stored: the current score equals the new one at two decimals. */
-function sameScore(current: string, next: number): boolean {
-  return current !== '' && Math.abs(Number(current) - next) < 0.005;
 }

@@ -60,28 +60,34 @@ function worker(o: RunningEmulator): Started {
   return started;
 }
 
+/** An org with these Bulk settings, a worker process (the victim) and a run it has started. */
+async function startRun(accounts: number, bulk: Record<string, number>) {
+  const emulator = await startEmulator({ accounts });
+  org = emulator;
+  await admin(emulator, 'PUT', '/bulk', bulk);
+  prefix = testPrefix();
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = nightlyQueue(redis, prefix);
+  const store = new RunStore(redis, prefix);
+  const victim = worker(emulator);
+  await victim.waitFor(/worker ready/, 30_000);
+  const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+  return { emulator, queue, store, victim, runId };
+}
+
 describe('a worker killed in the middle of a nightly run', () => {
   it('when the worker holding a chunk is SIGKILLed after submitting its ingest job, then another worker finishes the run without writing any Account twice', async () => {
-    org = await startEmulator({ accounts: 6_000 });
     // Slow ingest processing down so the kill lands while a job is being processed.
-    await admin(org, 'PUT', '/bulk', { ingestSlice: 100, ingestSliceDelayMs: 60 });
-    prefix = testPrefix();
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = nightlyQueue(redis, prefix);
-    const store = new RunStore(redis, prefix);
-
-    const victim = worker(org);
-    await victim.waitFor(/worker ready/, 30_000);
-    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    const { emulator, queue, store, victim, runId } = await startRun(6_000, { ingestSlice: 100, ingestSliceDelayMs: 60 });
     await victim.waitFor(/"msg":"page scored"/, 30_000);
     // Let it submit the ingest job (a few ms), then kill it while the job is processed (about 1.2 s).
     const submitted = Date.now();
-    while (!org.state.counters.byKind.bulkIngestClose && Date.now() - submitted < 5_000) await new Promise((r) => setTimeout(r, 10));
+    while (!emulator.state.counters.byKind.bulkIngestClose && Date.now() - submitted < 5_000) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 100));
     victim.child.kill('SIGKILL');
     await victim.exited;
 
-    const rescuer = worker(org);
+    const rescuer = worker(emulator);
     await rescuer.waitFor(/worker ready/, 30_000);
     const run = await waitForRun(store, runId, 40_000);
     await queue.close();
@@ -89,8 +95,8 @@ describe('a worker killed in the middle of a nightly run', () => {
     expect(run.state).toBe('completed');
     expect(run.chunksTotal).toBe(3);
     expect(run.counts.read).toBe(6_000);
-    expect(scoredAccounts(org)).toEqual({ scored: 6_000, total: 6_000 });
-    const jobs = (await admin<Array<{ kind: string; state: string; numberRecordsProcessed: number }>>(org, 'GET', '/bulk/jobs')).body;
+    expect(scoredAccounts(emulator)).toEqual({ scored: 6_000, total: 6_000 });
+    const jobs = (await admin<Array<{ kind: string; state: string; numberRecordsProcessed: number }>>(emulator, 'GET', '/bulk/jobs')).body;
     const written = jobs.filter((j) => j.kind === 'ingest' && j.state === 'JobComplete').reduce((s, j) => s + j.numberRecordsProcessed, 0);
     expect(written).toBe(6_000);
     expect(jobs.filter((j) => j.kind === 'ingest')).toHaveLength(3);
@@ -100,17 +106,8 @@ describe('a worker killed in the middle of a nightly run', () => {
   }, 60_000);
 
   it('when the worker is SIGKILLed while it polls the query job, then another worker resumes the same query job and the run completes', async () => {
-    org = await startEmulator({ accounts: 3_000 });
     // A query job that takes about 3 s, so the kill lands while it is polled.
-    await admin(org, 'PUT', '/bulk', { queryStartMs: 3_000 });
-    prefix = testPrefix();
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = nightlyQueue(redis, prefix);
-    const store = new RunStore(redis, prefix);
-
-    const victim = worker(org);
-    await victim.waitFor(/worker ready/, 30_000);
-    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    const { emulator, queue, store, victim, runId } = await startRun(3_000, { queryStartMs: 3_000 });
     await victim.waitFor(/"msg":"nightly run started"/, 30_000);
     const queryJobId = (await store.get(runId))!.queryJobId;
     expect(queryJobId).toBeDefined();
@@ -118,15 +115,15 @@ describe('a worker killed in the middle of a nightly run', () => {
     await victim.exited;
     expect((await store.get(runId))!.state).toBe('querying');
 
-    const rescuer = worker(org);
+    const rescuer = worker(emulator);
     await rescuer.waitFor(/worker ready/, 30_000);
     const run = await waitForRun(store, runId, 40_000);
     await queue.close();
 
     expect(run).toMatchObject({ state: 'completed', queryJobId });
     expect(run.counts.written).toBe(3_000);
-    expect(scoredAccounts(org)).toEqual({ scored: 3_000, total: 3_000 });
+    expect(scoredAccounts(emulator)).toEqual({ scored: 3_000, total: 3_000 });
     // One query job in all: the rescuer polled the victim's instead of starting another.
-    expect(org.state.counters.byKind.bulkQueryCreate).toBe(1);
+    expect(emulator.state.counters.byKind.bulkQueryCreate).toBe(1);
   }, 60_000);
 });
