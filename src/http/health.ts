@@ -63,7 +63,7 @@ export function salesforceReadiness(tokens: Pick<TokenProvider, 'signIn'> | unde
         return 'signed in';
       } catch (error) {
         failure = { at: now(), message: `sign-in failed: ${(error as Error).message}` };
-        throw new Error(failure.message);
+        throw new Error(failure.message, { cause: error });
       }
     },
   };

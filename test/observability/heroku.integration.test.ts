@@ -63,8 +63,10 @@ describe('app.json', () => {
     for (const secret of ['SF_PRIVATE_KEY', 'ADMIN_PASSWORD']) expect(appJson.env[secret]?.value).toBeUndefined();
   });
 
-  it('when read with package.json, then the Node version is pinned to 20 and the build compiles and prunes', () => {
-    expect(pkg.engines.node).toMatch(/^\^20\./);
+  it('when read with package.json, then Heroku resolves Node 24, 22.19 is the floor, and the build compiles and prunes', () => {
+    // Heroku picks the newest release that satisfies engines: it must be 24.x, never 20 (end of life).
+    expect(pkg.engines.node).toBe('24.x || ^22.19.0');
+    expect(readFileSync(`${ROOT}.nvmrc`, 'utf8').trim()).toBe('24');
     expect(pkg.scripts['heroku-postbuild']).toContain('npm run build');
     expect(pkg.scripts['heroku-postbuild']).toContain('scripts/heroku-prune.mjs');
     expect(pkg.scripts.build).toContain('tsc -p tsconfig.build.json');
