@@ -14,7 +14,6 @@ SRC=${1:-$HERE}
 WORK=$(mktemp -d -t churn-slug-XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 APP="$WORK/app"
-export ONNXRUNTIME_NODE_INSTALL=skip
 
 if [ "$SRC" = "--worktree" ]; then
   echo "--- copy the working tree of $HERE (tracked and untracked files, .gitignore respected)"

@@ -25,8 +25,30 @@ export interface ChildServer {
   exited: Promise<number | null>;
 }
 
+/** Every child this process started that has not exited yet, ready or not. */
+const live = new Set<ChildProcess>();
+
+/**
+ * SIGTERM to every live child (ready or still starting), SIGKILL to those still running after
+ * `killAfterMs`; resolves when all have exited. For a parent that is itself interrupted.
+ */
+export async function stopAllChildren(killAfterMs = 10_000): Promise<void> {
+  await Promise.all(
+    [...live].map(async (child) => {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
 export function startChild(args: string[], env: NodeJS.ProcessEnv, readyMessage: RegExp, timeoutMs = 30_000): Promise<ChildServer> {
   const child = spawn(`${ROOT}bin/churn-worker`, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const lines: string[] = [];
   const listeners: Array<(record: Record<string, unknown>) => void> = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));

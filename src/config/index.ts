@@ -4,11 +4,49 @@
  * and what it should look like.
  */
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 
 const MY_DOMAIN = /\.my\.salesforce\.com$/i;
+
+/**
+ * The project's root directory (the folder with package.json), from this module's place in `src/` or
+ * `dist/`. Relative paths in the configuration resolve against it, not against the current directory,
+ * so `bin/churn-worker` behaves the same wherever it is started from.
+ */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** An absolute path for a configured one: relative paths are taken from the project root. */
+export function projectPath(path: string): string {
+  return isAbsolute(path) ? path : resolve(PROJECT_ROOT, path);
+}
+
+/**
+ * Reads `.env` in the project root (or the file `ENV_FILE` names; `ENV_FILE=none` reads none) into
+ * `process.env`, like Node's `--env-file-if-exists`: variables already set in the environment win, a
+ * missing file is not an error (Heroku has none and needs none). Returns the file read, if any.
+ */
+export function applyEnvFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const named = env.ENV_FILE;
+  if (named === 'none') return undefined;
+  const file = projectPath(named || '.env');
+  if (!existsSync(file)) {
+    if (named) fail('ENV_FILE', `names ${file}, which does not exist (ENV_FILE=none reads no file)`);
+    return undefined;
+  }
+  let values: Record<string, string>;
+  try {
+    values = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    fail('ENV_FILE', `names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error);
+  }
+  for (const [key, value] of Object.entries(values)) if (env[key] === undefined) env[key] = value;
+  return file;
+}
 
 const apiVersion = z
   .string()
@@ -21,12 +59,14 @@ const httpUrl = z
   .refine((v) => /^https?:\/\//.test(v), 'an http(s) URL')
   .transform((v) => v.replace(/\/+$/, ''));
 
-const positiveInt = z.coerce.number().int('a whole number').positive('a number above 0');
+/** A whole number from an environment string; `abc` reads "a whole number", not "received NaN". */
+const wholeNumber = z.coerce.number({ error: 'a whole number' }).int('a whole number');
+const positiveInt = wholeNumber.positive('a number above 0');
 
 /** Every variable the project reads, with its default. `.env.example` documents each one. */
 const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber.min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535').default(3000),
   REDIS_URL: z
     .string()
     .refine((v) => /^rediss?:\/\//.test(v), 'a redis:// or rediss:// URL')
@@ -47,7 +87,7 @@ const envSchema = z.object({
   SF_TOKEN_TIMEOUT_MS: positiveInt.default(15_000),
   QUEUE_PREFIX: z.string().regex(/^\{[\w-]+\}$/, 'a Redis hash tag such as {churn}').default('{churn}'),
   REALTIME_WINDOW_MS: positiveInt.default(250),
-  REALTIME_MAX_BATCH: z.coerce.number().int().min(1).max(200, 'at most 200 (one sObject Collections call)').default(200),
+  REALTIME_MAX_BATCH: wholeNumber.min(1).max(200, 'at most 200 (one sObject Collections call)').default(200),
   REALTIME_CONCURRENCY: positiveInt.default(4),
   REALTIME_MAX_ATTEMPTS: positiveInt.default(8),
   REALTIME_RETRY_BASE_MS: positiveInt.default(1_000),
@@ -60,6 +100,7 @@ const envSchema = z.object({
   PREDICT_JWT_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
   PREDICT_JWT_ISSUER: z.string().min(1).optional(),
   PREDICT_JWT_AUDIENCE: z.string().min(1).default('churn-prediction-api'),
+  ENV_FILE: z.string().min(1).optional(),
   MODEL_PATH: z.string().min(1).default('models/churn-gbt.onnx'),
   MODEL_SPEC_PATH: z.string().min(1).optional(),
   SCORING_THREADS: positiveInt.default(1),
@@ -79,20 +120,20 @@ const envSchema = z.object({
       }
     }, 'an IANA time zone such as UTC or Europe/Paris')
     .default('UTC'),
-  NIGHTLY_CHUNK_SIZE: z.coerce.number().int().min(1_000, 'at least 1000').default(500_000),
-  NIGHTLY_SCORE_BATCH: z.coerce.number().int().min(100).max(100_000).default(2_000),
+  NIGHTLY_CHUNK_SIZE: wholeNumber.min(1_000, 'at least 1000').default(500_000),
+  NIGHTLY_SCORE_BATCH: wholeNumber.min(100).max(100_000).default(2_000),
   NIGHTLY_CONCURRENCY: positiveInt.default(1),
-  NIGHTLY_API_RESERVE: z.coerce.number().int().min(0).default(5_000),
+  NIGHTLY_API_RESERVE: wholeNumber.min(0).default(5_000),
   NIGHTLY_RESERVE_WAIT_MS: positiveInt.default(15 * 60_000),
   NIGHTLY_POLL_INITIAL_MS: positiveInt.default(1_000),
   NIGHTLY_POLL_MAX_MS: positiveInt.default(30_000),
-  NIGHTLY_INGEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(150_000_000, 'at most 150000000 (Bulk API 2.0 upload limit)').default(100_000_000),
+  NIGHTLY_INGEST_MAX_BYTES: wholeNumber.min(1_000).max(150_000_000, 'at most 150000000 (Bulk API 2.0 upload limit)').default(100_000_000),
   NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
-  NIGHTLY_SPLIT_PAGE_FROM: z.coerce.number().int().min(0).default(200_000),
+  NIGHTLY_SPLIT_PAGE_FROM: wholeNumber.min(0).default(200_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_METRICS_PORT: wholeNumber.min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535').optional(),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -223,6 +264,18 @@ function fail(variable: string, expected: string, cause?: unknown): never {
   });
 }
 
+/** A file a variable names, read as text; the error names the variable and the absolute path. */
+function readConfiguredFile(variable: string, path: string): string {
+  const file = projectPath(path);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`;
+    fail(variable, `points to ${file}, which ${why}${isAbsolute(path) ? '' : ' (relative paths are taken from the project root)'}`);
+  }
+}
+
 function readPrivateKey(env: Env): KeyObject | undefined {
   if (env.SF_PRIVATE_KEY && env.SF_PRIVATE_KEY_FILE) {
     fail('SF_PRIVATE_KEY', 'and SF_PRIVATE_KEY_FILE are both set; set only one');
@@ -235,11 +288,7 @@ function readPrivateKey(env: Env): KeyObject | undefined {
     pem = env.SF_PRIVATE_KEY.replace(/\\n/g, '\n');
   } else if (env.SF_PRIVATE_KEY_FILE) {
     variable = 'SF_PRIVATE_KEY_FILE';
-    try {
-      pem = readFileSync(env.SF_PRIVATE_KEY_FILE, 'utf8');
-    } catch (error) {
-      fail(variable, `points to a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    pem = readConfiguredFile(variable, env.SF_PRIVATE_KEY_FILE);
   } else {
     return undefined;
   }
@@ -262,13 +311,8 @@ function readPublicKeys(env: Env): KeyObject[] | undefined {
   const variable = env.PREDICT_JWT_PUBLIC_KEYS ? 'PREDICT_JWT_PUBLIC_KEYS' : 'PREDICT_JWT_PUBLIC_KEYS_FILE';
   let text: string;
   if (env.PREDICT_JWT_PUBLIC_KEYS) text = env.PREDICT_JWT_PUBLIC_KEYS.replace(/\\n/g, '\n');
-  else if (env.PREDICT_JWT_PUBLIC_KEYS_FILE) {
-    try {
-      text = readFileSync(env.PREDICT_JWT_PUBLIC_KEYS_FILE, 'utf8');
-    } catch (error) {
-      fail(variable, `points to a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  } else return undefined;
+  else if (env.PREDICT_JWT_PUBLIC_KEYS_FILE) text = readConfiguredFile(variable, env.PREDICT_JWT_PUBLIC_KEYS_FILE);
+  else return undefined;
   const blocks = text.match(/-----BEGIN (CERTIFICATE|PUBLIC KEY|RSA PUBLIC KEY)-----[\s\S]+?-----END \1-----/g);
   if (!blocks) fail(variable, 'holds no PEM certificate or public key ("-----BEGIN CERTIFICATE-----")');
   return blocks.map((pem) => {
@@ -290,7 +334,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
-    fail(variable, `is invalid: expected ${issue.message}`);
+    const given = present[variable];
+    // Echo what was given, unless it may be a secret or is too long to be useful in one line.
+    const shown = given !== undefined && !/KEY|PASSWORD|SECRET|TOKEN/.test(variable) && given.length <= 80 ? ` (got "${given}")` : '';
+    fail(variable, `is invalid${shown}: expected ${issue.message}`);
   }
   const e = parsed.data;
   const privateKey = readPrivateKey(e);
@@ -352,8 +399,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       enqueueTimeoutMs: e.OUTBOUND_ENQUEUE_TIMEOUT_MS,
     }),
     scoring: Object.freeze({
-      modelPath: e.MODEL_PATH,
-      specPath: e.MODEL_SPEC_PATH,
+      modelPath: projectPath(e.MODEL_PATH),
+      specPath: e.MODEL_SPEC_PATH === undefined ? undefined : projectPath(e.MODEL_SPEC_PATH),
       threads: e.SCORING_THREADS,
     }),
     nightly: Object.freeze({
@@ -382,5 +429,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
  * are passed on, plus what the caller sets, so a parent's secrets never leak into a child by accident.
  */
 export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+  // The child gets its whole configuration here; the project's .env (a real org's settings) is not for it.
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: 'none', ...extra };
 }

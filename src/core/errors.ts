@@ -41,10 +41,13 @@ export class AppError extends Error {
   readonly retryable: boolean;
   readonly hint?: string;
   readonly details?: Record<string, unknown>;
+  /** The message without the hint (`message` is both, for callers that print only `message`). */
+  readonly problem: string;
 
   constructor(options: AppErrorOptions) {
     super(options.hint ? `${options.message} ${options.hint}` : options.message, { cause: options.cause });
     this.name = 'AppError';
+    this.problem = options.message;
     this.code = options.code;
     this.retryable = options.retryable ?? false;
     this.hint = options.hint;

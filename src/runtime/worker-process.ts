@@ -15,7 +15,7 @@ import { realtimeKeys } from '../queue/realtime-intake.js';
 import { RealtimeBatcher } from '../queue/realtime-batcher.js';
 import type { RealtimeJobData } from '../queue/realtime-jobs.js';
 import { startRealtimeWorker } from '../queue/realtime-worker.js';
-import { createRedis } from '../queue/redis.js';
+import { createRedis, waitForRedis } from '../queue/redis.js';
 import { connectSalesforce, type SalesforceClient } from '../salesforce/index.js';
 import { ScoringThread } from '../scoring/thread.js';
 import { accountPorts } from './ports.js';
@@ -37,7 +37,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
   const connection = createRedis(config.redisUrl, 'worker');
   const batcherConnection = createRedis(config.redisUrl, 'worker');
   for (const c of [connection, batcherConnection]) c.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
-  await connection.ping();
+  await waitForRedis(connection, config.redisUrl);
 
   const salesforce = await connectSalesforce(config.salesforce!, logger);
   const scoring = await ScoringThread.open(

@@ -6,6 +6,7 @@
  * does not match, so a wrong model never reaches the first job.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
@@ -86,20 +87,21 @@ export class ScoringEngine {
 
   /** Loads the spec and the model and checks that they agree. Create one per process. */
   static async open(options: ScoringEngineOptions): Promise<ScoringEngine> {
-    const specPath = options.specPath ?? defaultSpecPath(options.modelPath);
-    const spec = loadSpec(specPath);
-    const encoder = createEncoder(spec);
-
+    // The model first: a wrong MODEL_PATH should be reported as such, not as its missing spec.
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(options.modelPath);
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
       throw invalid(
-        `Model file ${options.modelPath} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+        `Model file ${resolve(options.modelPath)} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}.`,
         'Set MODEL_PATH to an .onnx file; the default model is models/churn-gbt.onnx.',
         error,
       );
     }
+    const specPath = options.specPath ?? defaultSpecPath(options.modelPath);
+    const spec = loadSpec(specPath);
+    const encoder = createEncoder(spec);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {

@@ -5,6 +5,7 @@
  * different fields writes a new spec and brings a new model; no source changes.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import { OUTPUT } from '../core/account-fields.js';
@@ -157,7 +158,7 @@ export function loadSpec(path: string): FeatureSpec {
   } catch (error) {
     throw new AppError({
       code: 'MODEL_INVALID',
-      message: `Feature spec ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      message: `Feature spec ${resolve(path)} ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`}.`,
       hint: 'Set MODEL_SPEC_PATH, or put the spec beside the model as <model>.spec.json.',
       details: { specPath: path },
       cause: error,

@@ -14,7 +14,7 @@ const { options } = workerData as ThreadData;
 
 function serializeError(error: unknown) {
   return isAppError(error)
-    ? { code: error.code, message: error.message, hint: error.hint }
+    ? { code: error.code, message: error.problem, hint: error.hint }
     : { code: 'SCORING_FAILED' as const, message: (error as Error)?.message ?? String(error) };
 }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ACCOUNT_FIELDS, INPUT_FIELDS, LABEL_FIELD } from '../core/account-fields.js';
 import { AppError } from '../core/errors.js';
@@ -101,7 +102,8 @@ export function readTrainingCsv(path: string): LabelledData {
   } catch (error) {
     throw new AppError({
       code: 'TRAINING_DATA_INVALID',
-      message: `Training file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      message: `Labelled CSV ${resolve(path)} ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`}.`,
+      hint: 'Give --csv the path of a CSV with the spec\'s fields and a Churn label column (models/README.md).',
       cause: error,
     });
   }

@@ -13,13 +13,16 @@ export interface Started {
   exited: Promise<number | null>;
 }
 
-/** A clean environment: PATH and HOME only, plus what the test gives. */
+/**
+ * A clean environment: PATH and HOME only, plus what the test gives. The checkout's .env (a
+ * developer's own settings) is not read unless the test sets ENV_FILE itself.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: 'none', ...extra };
 }
 
-export function start(args: string[], env: NodeJS.ProcessEnv): Started {
-  const child = spawn(BIN, args, { cwd: ROOT, env });
+export function start(args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Started {
+  const child = spawn(BIN, args, { cwd: options.cwd ?? ROOT, env });
   let out = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onData = (chunk: Buffer) => {
@@ -56,8 +59,8 @@ export function start(args: string[], env: NodeJS.ProcessEnv): Started {
 }
 
 /** Runs a subcommand to completion. */
-export async function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const started = start(args, env);
+export async function runToEnd(args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Promise<{ code: number | null; output: string }> {
+  const started = start(args, env, options);
   const code = await started.exited;
   return { code, output: started.output() };
 }

@@ -17,15 +17,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { childEnv, loadConfig } from '../../config/index.js';
-import { AppError } from '../../core/errors.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
-import { createRedis } from '../../queue/redis.js';
+import { connectRedis } from '../../queue/redis.js';
 import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
 import { RunStore, FINISHED_STATES } from '../../queue/nightly-store.js';
 import { BulkClient } from '../../salesforce/bulk.js';
 import { SalesforceClient } from '../../salesforce/client.js';
 import { loadSpec, defaultSpecPath } from '../../scoring/spec.js';
 import type { Benchmark } from '../commands/bench.js';
+import { UsageError } from '../errors.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(ROOT, 'bin/churn-worker');
@@ -51,7 +51,7 @@ accounts, workers, seconds, apiCalls, peakRssMb, floorSeconds, accountsPerSec, r
 function num(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new AppError({ code: 'CONFIG_INVALID', message: `--${name} must be a number ≥ 0, got ${raw}` });
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a number ≥ 0, got "${raw}"`);
   return n;
 }
 
@@ -173,13 +173,13 @@ async function run(argv: string[]): Promise<number> {
   const lockRate = num('lock-rate', values['lock-rate'], 0);
   const chunkSize = Math.floor(num('chunk-size', values['chunk-size'], config.nightly.chunkSize));
   const reasons = !values['no-reasons'];
-  const modelPath = join(ROOT, config.scoring.modelPath);
+  const modelPath = config.scoring.modelPath;
   const spec = loadSpec(config.scoring.specPath ?? defaultSpecPath(modelPath));
 
   console.error(`starting the emulator with ${accounts.toLocaleString('en')} accounts…`);
   const org = await startEmulator({ accounts, lockRate: 0 });
   const pem = org.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const redis = createRedis(config.redisUrl, 'command');
+  const redis = await connectRedis(config.redisUrl, 'command');
   const prefix = `{bench-${randomUUID().slice(0, 8)}}`;
   const children: ReturnType<typeof startWorker>[] = [];
   try {

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { asUsageError, UsageError } from '../errors.js';
 
 /**
  * Named benchmarks: `churn-worker bench <name> [options]`. Add one by adding an entry; each is loaded
@@ -43,14 +44,18 @@ export const command: Command = {
     }
     const load = name ? BENCHMARKS[name] : undefined;
     if (!load) {
-      console.error(name ? `churn-worker bench: unknown benchmark "${name}"\n\n${usage}` : usage);
-      return 2;
+      throw new UsageError(name ? `bench: unknown benchmark "${name}"` : 'bench: which benchmark?', usage);
     }
     const bench = await load();
     if (rest.includes('--help') || rest.includes('-h')) {
       console.log(bench.usage);
       return 0;
     }
-    return bench.run(rest);
+    try {
+      return await bench.run(rest);
+    } catch (error) {
+      // Usage errors name the benchmark's own options, not the list of benchmarks.
+      throw asUsageError(error, bench.usage) ?? error;
+    }
   },
 };

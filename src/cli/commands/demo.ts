@@ -6,13 +6,18 @@
  * when none answers at REDIS_URL and `redis-server` is installed, it runs a private one for itself.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../config/index.js';
 import { OUTPUT } from '../../core/account-fields.js';
+import { deleteKeysWithPrefix } from '../../queue/redis.js';
+import { stopAllChildren } from '../children.js';
 import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
+import { onInterrupt } from '../interrupt.js';
 import { startStack, type Stack } from '../stack.js';
 
 const usage = `Usage: churn-worker demo [--accounts 2000] [--changes 5]
@@ -68,8 +73,7 @@ export const command: Command = {
     const accounts = Number(values.accounts);
     const changes = Number(values.changes);
     if (!Number.isInteger(accounts) || accounts < 10 || !Number.isInteger(changes) || changes < 1 || changes > Math.min(200, accounts)) {
-      console.error('churn-worker demo: --accounts takes a whole number ≥ 10 and --changes 1 to 200');
-      return 2;
+      throw new UsageError('demo: --accounts takes a whole number ≥ 10 and --changes 1 to 200 (and no more than --accounts)');
     }
     const config = loadConfig();
     let redisUrl = config.redisUrl;
@@ -88,16 +92,30 @@ export const command: Command = {
       }
       ownRedis = started.child;
       redisUrl = started.url;
+      const child = ownRedis;
+      onInterrupt(async () => {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      });
       say(`● No Redis at ${config.redisUrl}: started a private redis-server at ${redisUrl} for this run (no persistence; stopped at the end).`);
     }
 
     let stack: Stack | undefined;
+    const queuePrefix = `{stack-${randomUUID().slice(0, 8)}}`;
+    // Interrupted (Ctrl-C, kill): stop the web and worker processes even if they are still starting,
+    // then remove this run's queues.
+    onInterrupt(async () => {
+      await stopAllChildren(5_000);
+      const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      await deleteKeysWithPrefix(redis, queuePrefix).finally(() => redis.disconnect());
+    });
     try {
       say(`● Starting the org emulator with ${accounts.toLocaleString('en')} Accounts, the web process and a worker process…`);
       const t0 = performance.now();
-      stack = await startStack({ redisUrl, accounts, env: { REALTIME_WINDOW_MS: '250' } });
+      stack = await startStack({ redisUrl, accounts, queuePrefix, env: { REALTIME_WINDOW_MS: '250' } });
       const s = stack;
-      say(`  org ${s.org.orgId} at ${s.org.url} · web on port ${s.web.port} · worker signed in as ${s.org.username} (JWT bearer) · ready in ${ms(performance.now() - t0)}`);
+      say(`  org ${s.org.orgId} at ${s.org.url} · web on port ${s.web.port} · worker signed in as ${s.org.username} (JWT bearer) · queues under ${queuePrefix} · ready in ${ms(performance.now() - t0)}`);
 
       const changedAt = new Map<string, number>();
       const writtenAt = new Map<string, number>();
@@ -120,7 +138,8 @@ export const command: Command = {
         });
       }
 
-      const callsBefore = s.org.state.counters.snapshot().total;
+      const callsBefore = s.org.state.counters.snapshot();
+      const outboundBefore = s.org.outbound.stats();
       // Prefer customers on longer contracts: moving them to month-to-month shows the score react.
       const list = (await (await fetch(`${s.org.url}/__admin/accounts?offset=0&limit=${Math.min(accounts, changes * 20)}`)).json()) as { ids: string[] };
       const candidates = await Promise.all(list.ids.map(async (id) => ({ id, fields: ((await s.account(id)) as { fields: Record<string, unknown> }).fields })));
@@ -155,11 +174,21 @@ export const command: Command = {
       const stats = s.org.outbound.stats();
       const calls = s.org.state.counters.snapshot();
       const latencies = records.map((r) => writtenAt.get(r.id)! - changedAt.get(r.id)!).sort((a, b) => a - b);
+      const triggered = stats.triggered - outboundBefore.triggered;
+      const skipped = stats.notTriggered - outboundBefore.notTriggered;
+      const byKind = Object.entries(calls.byKind)
+        .map(([kind, n]) => [kind, n - (callsBefore.byKind[kind] ?? 0)] as const)
+        .filter(([, n]) => n > 0)
+        .map(([kind, n]) => `${kind} ${n}`);
       say('\n● Summary');
-      say(`  ${records.length} Accounts changed → ${stats.messagesDelivered} outbound message(s), ${stats.delivered} notification(s) delivered, ${stats.triggered} triggered in all`);
-      say(`  the write-backs triggered nothing: the Flow rule skips the integration user and output-only changes (no loop)`);
+      say(`  ${records.length} Accounts changed → ${stats.messagesDelivered - outboundBefore.messagesDelivered} outbound message(s), ${stats.delivered - outboundBefore.delivered} notification(s) delivered`);
+      if (triggered > records.length) {
+        console.error(`churn-worker demo: ${triggered - records.length} change(s) after the user's edits triggered an outbound message: the write-back loops.`);
+        return 1;
+      }
+      say(`  no loop: the ${skipped} write-back change(s) by the integration user triggered no outbound message (checked: ${triggered} triggered, all by the user's edits)`);
       say(`  change → written back: median ${ms(latencies[Math.floor(latencies.length / 2)]!)}, slowest ${ms(latencies[latencies.length - 1]!)}`);
-      say(`  Salesforce API calls used: ${calls.total - callsBefore} (${Object.entries(calls.byKind).map(([k, v]) => `${k} ${v}`).join(', ')} since start-up)`);
+      say(`  Salesforce API calls used: ${calls.total - callsBefore.total}${byKind.length > 0 ? ` (${byKind.join(', ')})` : ''}; the worker's sign-in happened at start-up`);
       return 0;
     } finally {
       await stack?.stop();

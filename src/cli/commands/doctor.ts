@@ -7,7 +7,9 @@
  */
 import { ACCOUNT_FIELDS, type FieldType } from '../../core/account-fields.js';
 import { loadConfig, type Config } from '../../config/index.js';
-import { createRedis } from '../../queue/redis.js';
+import { isAppError } from '../../core/errors.js';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../queue/redis.js';
 import { SalesforceClient } from '../../salesforce/client.js';
 import { ScoringEngine } from '../../scoring/engine.js';
 import type { FeatureSpec } from '../../scoring/spec.js';
@@ -34,24 +36,16 @@ const DESCRIBE_TYPE: Record<FieldType, readonly string[]> = {
   datetime: ['datetime'],
 };
 
+/** What went wrong, without the hint: each check prints its own fix line. */
 function message(error: unknown): string {
+  if (isAppError(error)) return error.problem;
   return error instanceof Error ? error.message : String(error);
 }
 
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function checkRedis(config: Config): Promise<CheckResult> {
-  const redis = createRedis(config.redisUrl, 'command');
-  redis.on('error', () => undefined);
+  let redis: Redis | undefined;
   try {
-    await within(redis.ping(), 5_000, 'Redis');
+    redis = await connectRedis(config.redisUrl, 'command');
     const info = await redis.info('memory');
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
     const host = new URL(config.redisUrl).host;
@@ -67,7 +61,7 @@ async function checkRedis(config: Config): Promise<CheckResult> {
   } catch (error) {
     return { name: 'redis', status: 'fail', detail: message(error), fix: 'Check REDIS_URL (Heroku: the Heroku Redis add-on sets it) and that Redis is running.' };
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }
 
@@ -78,7 +72,7 @@ async function checkModel(config: Config): Promise<{ result: CheckResult; spec?:
     await engine.close();
     return { result: { name: 'model', status: 'ok', detail: `${config.scoring.modelPath} (${spec.modelVersion}) loads and matches its spec: ${spec.features.length} features` }, spec };
   } catch (error) {
-    return { result: { name: 'model', status: 'fail', detail: message(error), fix: 'Check MODEL_PATH and MODEL_SPEC_PATH; see models/README.md.' } };
+    return { result: { name: 'model', status: 'fail', detail: message(error), fix: `${isAppError(error) && error.hint ? `${error.hint} ` : ''}See models/README.md.` } };
   }
 }
 

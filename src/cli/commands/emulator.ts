@@ -6,12 +6,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { projectPath } from '../../config/index.js';
 import { AppError } from '../../core/errors.js';
 import { createLogger } from '../../log/logger.js';
 import { DEFAULT_OPTIONS } from '../../emulator/options.js';
 import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
 
-const KEY_DIR = '.emulator';
+// In the project root whatever the current directory, so the printed SF_PRIVATE_KEY_FILE works anywhere.
+const KEY_DIR = projectPath('.emulator');
 const PRIVATE_KEY_FILE = join(KEY_DIR, 'jwt-private-key.pem');
 const PUBLIC_KEY_FILE = join(KEY_DIR, 'jwt-public-key.pem');
 
@@ -52,7 +55,7 @@ function number(name: string, value: string | undefined, fallback: number): numb
   if (value === undefined) return fallback;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) {
-    throw new AppError({ code: 'EMULATOR_SETUP', message: `--${name} must be a number, got "${value}".` });
+    throw new UsageError(`--${name} must be a number, got "${value}"`);
   }
   return n;
 }
@@ -69,9 +72,7 @@ function ensureKeyPair(): string {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseArgs({
       args: argv,
       strict: true,
       options: {
@@ -96,10 +97,7 @@ async function run(argv: string[]): Promise<number> {
         'outbound-concurrency': { type: 'string' },
         'log-level': { type: 'string' },
       },
-    }));
-  } catch (error) {
-    throw new AppError({ code: 'EMULATOR_SETUP', message: `${(error as Error).message}\n\n${usage}`, cause: error });
-  }
+  });
   const certFile = values['cert-file'];
   let certificate: string;
   try {
@@ -135,8 +133,14 @@ async function run(argv: string[]): Promise<number> {
       logger,
     });
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError({ code: 'EMULATOR_SETUP', message: `The emulator could not start: ${(error as Error).message}.`, cause: error });
+    if (error instanceof AppError || error instanceof UsageError) throw error;
+    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    throw new AppError({
+      code: 'EMULATOR_SETUP',
+      message: `The emulator could not start: ${(error as Error).message}.`,
+      hint: inUse ? 'Another process listens on that port: pass --port <another port>, or --port 0 for a free one.' : undefined,
+      cause: error,
+    });
   }
   const privateKeyLine = certFile ? '# SF_PRIVATE_KEY_FILE=<the private key of the certificate you gave with --cert-file>' : `SF_PRIVATE_KEY_FILE=${PRIVATE_KEY_FILE}`;
   console.log(

@@ -5,10 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
-import { AppError } from '../../core/errors.js';
 import { FINISHED_STATES, RunStore, type RunRecord } from '../../queue/nightly-store.js';
 import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
-import { createRedis } from '../../queue/redis.js';
+import { connectRedis } from '../../queue/redis.js';
 import type { Command } from '../command.js';
 
 const usage = `Usage: churn-worker rescore [--where "<SOQL condition>"] [--wait]
@@ -42,14 +41,9 @@ export const command: Command = {
   summary: 'Enqueue a re-scoring run of every Account now (Bulk API 2.0), optionally filtered and followed.',
   usage,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv, strict: true, options: { where: { type: 'string' }, wait: { type: 'boolean' } } }));
-    } catch (error) {
-      throw new AppError({ code: 'CONFIG_INVALID', message: `${(error as Error).message}\n\n${usage}`, cause: error });
-    }
+    const { values } = parseArgs({ args: argv, strict: true, options: { where: { type: 'string' }, wait: { type: 'boolean' } } });
     const config = loadConfig();
-    const redis = createRedis(config.redisUrl, 'command');
+    const redis = await connectRedis(config.redisUrl, 'command');
     const queue = nightlyQueue(redis, config.queue.prefix);
     const store = new RunStore(redis, config.queue.prefix);
     try {
@@ -58,6 +52,10 @@ export const command: Command = {
       if (!values.wait) return 0;
       const started = Date.now();
       const tty = process.stderr.isTTY;
+      const noWorker = 'no worker process is running on this Redis and QUEUE_PREFIX: start one (bin/churn-worker worker, or heroku ps:scale worker=1); the run waits in the queue until then';
+      // BullMQ names its workers' connections, so CLIENT LIST says whether one is running; a Redis
+      // that refuses CLIENT LIST leaves the hint to the 30-second fallback below.
+      if ((await queue.getWorkersCount().catch(() => undefined)) === 0) console.error(`rescore: ${noWorker}.`);
       let last = '';
       for (;;) {
         const run = (await store.get(runId))!;
@@ -71,7 +69,7 @@ export const command: Command = {
         const read = chunks.reduce((s, c) => s + c.counts.read, 0);
         const written = chunks.reduce((s, c) => s + c.counts.written + c.counts.unchanged, 0);
         const total = run.total ?? 0;
-        const hint = run.state === 'queued' && Date.now() - started > 30_000 ? ' (no worker has taken it yet: is a worker process running?)' : '';
+        const hint = run.state === 'queued' && Date.now() - started > 30_000 ? ` (${noWorker}?)` : '';
         const line = `${bar((read + written) / 2, total)} ${run.state}: read ${read}/${total}, written or unchanged ${written}${run.message ? ` — ${run.message}` : ''}${hint}`;
         if (tty) process.stderr.write(`\r${line.padEnd(last.length)}`);
         else if (line !== last) console.error(line);
