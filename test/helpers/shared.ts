@@ -18,3 +18,8 @@ export function readShared(relative: string): string | undefined {
   const path = sharedPath(relative);
   return path ? readFileSync(path, 'utf8') : undefined;
 }
+
+/** A fixture the project writes itself (test/fixtures/…), always present. */
+export function readFixture(relative: string): string {
+  return readFileSync(`${ROOT}test/fixtures/${relative}`, 'utf8');
+}
