@@ -65,7 +65,8 @@ describe('churn-worker doctor', () => {
     expect(byName(results, 'redis')).toMatchObject({ status: 'fail' });
     expect(byName(results, 'redis').fix).toContain('REDIS_URL');
     expect(byName(results, 'salesforce sign-in')).toMatchObject({ status: 'fail' });
-    expect(byName(results, 'salesforce sign-in').detail).toMatch(/private key/i);
+    expect(byName(results, 'salesforce sign-in').detail).toContain('invalid assertion');
+    expect(byName(results, 'salesforce sign-in').fix).toMatch(/private key/i);
     expect(byName(results, 'account fields').status).toBe('skip');
   });
 

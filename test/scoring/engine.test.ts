@@ -24,7 +24,7 @@ describe('scoring engine start-up', () => {
   it('when the model file is missing, then start-up fails naming the path', async () => {
     const { specPath } = tinyModel(dir);
     const error = await openError({ modelPath: join(dir, 'absent.onnx'), specPath });
-    expect(error.message).toContain(`Model file ${join(dir, 'absent.onnx')} cannot be read (ENOENT)`);
+    expect(error.message).toContain(`Model file ${join(dir, 'absent.onnx')} does not exist.`);
   });
 
   it('when the model file is corrupt, then start-up fails saying onnxruntime cannot load it', async () => {
@@ -82,7 +82,7 @@ describe('scoring engine start-up', () => {
     const modelPath = join(dir, 'lonely.onnx');
     writeFileSync(modelPath, logisticRegressionModel({ weights: [0, 0, 0, 0, 0], bias: 0, inputName: 'features', outputName: 'probability' }));
     const error = await openError({ modelPath });
-    expect(error.message).toContain(`${join(dir, 'lonely.spec.json')} cannot be read`);
+    expect(error.message).toContain(`Feature spec ${join(dir, 'lonely.spec.json')} does not exist.`);
   });
 });
 

@@ -43,7 +43,7 @@ describe('feature spec', () => {
 
   it('when the spec file is missing or not JSON, then the error says so', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spec-'));
-    expect(thrown(() => loadSpec(join(dir, 'none.spec.json'))).message).toContain('cannot be read (ENOENT)');
+    expect(thrown(() => loadSpec(join(dir, 'none.spec.json'))).message).toContain(`Feature spec ${join(dir, 'none.spec.json')} does not exist.`);
     writeFileSync(join(dir, 'bad.spec.json'), '{ nope');
     expect(thrown(() => loadSpec(join(dir, 'bad.spec.json'))).message).toContain('is not JSON');
   });

@@ -39,7 +39,7 @@ describe('training data', () => {
 
   it('when the file is empty or absent, then the error says so', () => {
     expect(error(() => parseTrainingCsv(HEADER, 'empty.csv')).message).toContain('empty.csv has no data rows');
-    expect(error(() => readTrainingCsv('/nonexistent/telco.csv')).message).toContain('cannot be read (ENOENT)');
+    expect(error(() => readTrainingCsv('/nonexistent/telco.csv')).message).toContain('Labelled CSV /nonexistent/telco.csv does not exist.');
   });
 
   describe.skipIf(!HAVE_TELCO)('the shared Telco file', () => {

@@ -36,10 +36,15 @@ const DESCRIBE_TYPE: Record<FieldType, readonly string[]> = {
   datetime: ['datetime'],
 };
 
-/** What went wrong, without the hint: each check prints its own fix line. */
+/** What went wrong, without the hint: the hint goes on the check's fix line (fixFor). */
 function message(error: unknown): string {
   if (isAppError(error)) return error.problem;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The error's own hint first (it knows the cause), then the check's general advice. */
+function fixFor(error: unknown, general: string): string {
+  return isAppError(error) && error.hint ? `${error.hint} ${general}` : general;
 }
 
 async function checkRedis(config: Config): Promise<CheckResult> {
@@ -59,7 +64,7 @@ async function checkRedis(config: Config): Promise<CheckResult> {
     }
     return { name: 'redis', status: 'ok', detail: `${host} answers${policy ? `, maxmemory-policy ${policy}` : ''}` };
   } catch (error) {
-    return { name: 'redis', status: 'fail', detail: message(error), fix: 'Check REDIS_URL (Heroku: the Heroku Redis add-on sets it) and that Redis is running.' };
+    return { name: 'redis', status: 'fail', detail: message(error), fix: fixFor(error, 'Heroku: heroku redis:info shows the add-on.') };
   } finally {
     redis?.disconnect();
   }
@@ -72,7 +77,7 @@ async function checkModel(config: Config): Promise<{ result: CheckResult; spec?:
     await engine.close();
     return { result: { name: 'model', status: 'ok', detail: `${config.scoring.modelPath} (${spec.modelVersion}) loads and matches its spec: ${spec.features.length} features` }, spec };
   } catch (error) {
-    return { result: { name: 'model', status: 'fail', detail: message(error), fix: `${isAppError(error) && error.hint ? `${error.hint} ` : ''}See models/README.md.` } };
+    return { result: { name: 'model', status: 'fail', detail: message(error), fix: fixFor(error, 'See models/README.md.') } };
   }
 }
 
@@ -139,7 +144,7 @@ export async function diagnose(env?: NodeJS.ProcessEnv): Promise<CheckResult[]> 
         : { name: 'salesforce sign-in', status: 'ok', detail: `${sf.username} on ${token.instanceUrl} (org ${token.organizationId})` },
     );
   } catch (error) {
-    results.push({ name: 'salesforce sign-in', status: 'fail', detail: message(error), fix: 'See docs/salesforce-setup.md: consumer key, certificate, pre-authorized user, SF_LOGIN_URL.' });
+    results.push({ name: 'salesforce sign-in', status: 'fail', detail: message(error), fix: fixFor(error, 'See docs/salesforce-setup.md: consumer key, certificate, pre-authorized user, SF_LOGIN_URL.') });
     for (const name of ['account fields', 'api allowance']) results.push({ name, status: 'skip', detail: 'not signed in' });
     return results;
   }
