@@ -96,7 +96,7 @@ describe('outbound message receiver', () => {
     ['the shared capture', readShared(`fixtures/outbound-messages/${shared}`)],
   ] as const;
 
-  it.each(sources('account-session-id.xml', 'account-single.xml'))('when %s of an Account message arrives, then it is acked with the Ack Salesforce expects', async (_, message, ctx) => {
+  it.for(sources('account-session-id.xml', 'account-single.xml'))('when %s of an Account message arrives, then it is acked with the Ack Salesforce expects', async ([, message], ctx) => {
     if (!message) return ctx.skip();
     const ack = readFixture('outbound-messages/ack-response.xml');
     const r = await startReceiver(redis, { orgId: orgOf(message) });
@@ -107,7 +107,7 @@ describe('outbound message receiver', () => {
     r.server.close();
   });
 
-  it.each(sources('opportunity-compact-nil-session.xml', 'opportunity-compact-nil-session.xml'))('when %s of an Opportunity message arrives, then it is refused with a fault and nothing is enqueued', async (_, message, ctx) => {
+  it.for(sources('opportunity-compact-nil-session.xml', 'opportunity-compact-nil-session.xml'))('when %s of an Opportunity message arrives, then it is refused with a fault and nothing is enqueued', async ([, message], ctx) => {
     if (!message) return ctx.skip();
     const r = await startReceiver(redis, { orgId: orgOf(message) });
     const res = await post(r.url, message);
