@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
+import type { DatabaseConfig } from '../db/pool.js';
 
 const MY_DOMAIN = /\.my\.salesforce\.com$/i;
 
@@ -131,6 +132,16 @@ const envSchema = z.object({
   NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
   NIGHTLY_SPLIT_PAGE_FROM: wholeNumber.min(0).default(200_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  NODE_ENV: z.string().optional(),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'a postgres:// URL (Heroku Postgres sets it)')
+    .optional(),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case PostgreSQL schema name such as public').default('public'),
+  DATABASE_TLS: z.enum(['auto', 'off', 'verify']).default('auto'),
+  MODEL_POLL_MS: wholeNumber.min(500, 'at least 500').default(5_000),
+  HISTORY_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  HISTORY_RETENTION_DAYS: wholeNumber.min(1, 'at least 1').default(400),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   WORKER_METRICS_PORT: wholeNumber.min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535').optional(),
@@ -205,6 +216,18 @@ export interface Config {
   readonly admin?: { readonly user: string; readonly password: string };
   /** Port of the worker process's own /metrics endpoint; absent (no endpoint) unless WORKER_METRICS_PORT is set. */
   readonly workerMetricsPort?: number;
+  /** NODE_ENV=production (Heroku sets it): what may be optional in development is required. */
+  readonly production: boolean;
+  /** PostgreSQL, the system of record; absent (registry, history and run records off) without DATABASE_URL. */
+  readonly database?: DatabaseConfig;
+  readonly lifecycle: {
+    /** How often each process checks the registry for a new champion or shadow (Redis also tells it at once). */
+    readonly modelPollMs: number;
+    /** Append every score written to Salesforce to the score history. */
+    readonly history: boolean;
+    /** Score history older than this is deleted by the nightly run. */
+    readonly historyRetentionDays: number;
+  };
 }
 
 export interface NightlyConfig {
@@ -421,6 +444,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     }),
     admin: admin,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    production: e.NODE_ENV === 'production',
+    database: e.DATABASE_URL ? Object.freeze({ url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, tls: e.DATABASE_TLS }) : undefined,
+    lifecycle: Object.freeze({ modelPollMs: e.MODEL_POLL_MS, history: e.HISTORY_ENABLED, historyRetentionDays: e.HISTORY_RETENTION_DAYS }),
   });
 }
 

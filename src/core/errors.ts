@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   QUEUE_UNAVAILABLE: 'Redis did not answer in time; nothing was acknowledged.',
   EMULATOR_SETUP: 'The local org emulator was started with options it cannot use.',
   NIGHTLY_FILTER_INVALID: 'A re-scoring filter (--where) is not a single plain SOQL condition.',
+  DB_UNAVAILABLE: 'PostgreSQL (DATABASE_URL) did not answer, or is required and not configured.',
+  DB_SCHEMA_OUTDATED: 'The database schema is not the version this code expects (run db migrate).',
+  MODEL_NOT_FOUND: 'No model version with that name is in the registry.',
+  MODEL_TRANSITION_INVALID: 'The model registry cannot make that change (e.g. promote a retired version, roll back with no previous champion).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

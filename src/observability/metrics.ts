@@ -233,3 +233,26 @@ export function recordNightlyRun(run: FinishedRun): void {
   for (const [count, n] of Object.entries(run.counts)) if (n > 0) nightlyRecords.inc({ count }, n);
   nightlyLastRun.set({ state: run.state }, end / 1000);
 }
+
+// --- Model registry (both processes) ---------------------------------------------------------
+
+export const modelSwitches = new Counter({
+  name: 'churn_model_switches_total',
+  help: 'Times this process changed its champion or shadow to follow the registry (switched), or refused to because the model failed its start-up checks here (refused).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const modelInfo = new Gauge({
+  name: 'churn_model_info',
+  help: 'The model versions this process scores with: 1 for the champion and for the shadow, by version.',
+  labelNames: ['role', 'version'] as const,
+  registers: [registry],
+});
+
+/** Sets churn_model_info to the champion and shadow now loaded. */
+export function observeModels(models: { champion: { version: string }; shadow: { version: string } | null }): void {
+  modelInfo.reset();
+  modelInfo.set({ role: 'champion', version: models.champion.version }, 1);
+  if (models.shadow) modelInfo.set({ role: 'shadow', version: models.shadow.version }, 1);
+}

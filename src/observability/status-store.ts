@@ -70,7 +70,12 @@ export class StatusStore {
  */
 export function countWrittenBands(ports: RescorePorts, riskField: string, record: (counts: Record<string, number>) => Promise<void>): RescorePorts {
   return {
-    ...ports,
+    // A getter, not a copy: the compared fields follow the champion's spec.
+    get comparedFields() {
+      return ports.comparedFields;
+    },
+    read: (ids) => ports.read(ids),
+    score: (rows) => ports.score(rows),
     write: async (updates) => {
       const outcomes = await ports.write(updates);
       const counts: Record<string, number> = {};

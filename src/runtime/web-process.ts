@@ -24,7 +24,7 @@ import { RealtimeIntake } from '../queue/realtime-intake.js';
 import { realtimeQueue } from '../queue/realtime-worker.js';
 import { createRedis } from '../queue/redis.js';
 import { TokenProvider } from '../salesforce/auth.js';
-import { ScoringThread } from '../scoring/thread.js';
+import { startProcessScoring } from './models.js';
 import type { ShutdownStep } from './shutdown.js';
 
 export interface WebProcess {
@@ -36,10 +36,8 @@ export interface WebProcess {
 export async function startWebProcess(config: Config, logger: Logger): Promise<WebProcess> {
   const redis = createRedis(config.redisUrl, 'producer');
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
-  const scoring = await ScoringThread.open(
-    { modelPath: config.scoring.modelPath, specPath: config.scoring.specPath, threads: config.scoring.threads },
-    logger.child({ module: 'scoring' }),
-  );
+  const models = await startProcessScoring(config, logger, redis);
+  const { scoring } = models;
   let shuttingDown = false;
   const prefix = config.queue.prefix;
   const intake = new RealtimeIntake(redis, prefix);
@@ -90,7 +88,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
     shutdownSteps: [
       { name: 'not-ready', run: () => void (shuttingDown = true) },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-      { name: 'scoring', run: () => scoring.close() },
+      { name: 'scoring', run: () => models.close() },
       { name: 'queues', run: () => Promise.all([...unwatch.map((stop) => stop()), queues.realtime.close(), queues.nightly.close()]) },
       { name: 'redis', run: () => redis.quit() },
     ],

@@ -17,7 +17,8 @@ import type { RealtimeJobData } from '../queue/realtime-jobs.js';
 import { startRealtimeWorker } from '../queue/realtime-worker.js';
 import { createRedis, waitForRedis } from '../queue/redis.js';
 import { connectSalesforce, type SalesforceClient } from '../salesforce/index.js';
-import { ScoringThread } from '../scoring/thread.js';
+import type { ScoringThread } from '../scoring/thread.js';
+import { startProcessScoring } from './models.js';
 import { accountPorts } from './ports.js';
 import { startNightly } from './nightly.js';
 import type { ShutdownStep } from './shutdown.js';
@@ -40,17 +41,19 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
   await waitForRedis(connection, config.redisUrl);
 
   const salesforce = await connectSalesforce(config.salesforce!, logger);
-  const scoring = await ScoringThread.open(
-    { modelPath: config.scoring.modelPath, specPath: config.scoring.specPath, threads: config.scoring.threads },
-    logger.child({ module: 'scoring' }),
-  );
+  const models = await startProcessScoring(config, logger, connection);
+  const { scoring } = models;
   const failures = new FailureLog(connection, config.queue.prefix);
   // What the admin page shows: records written per risk band, and the org's API allowance.
   const status = new StatusStore(connection, config.queue.prefix);
   const { worker, queue } = startRealtimeWorker({
     connection,
     prefix: config.queue.prefix,
-    ports: countWrittenBands(accountPorts(salesforce, scoring), scoring.spec.outputFields.risk, (counts) => status.recordBands(counts)),
+    ports: countWrittenBands(
+      accountPorts(salesforce, scoring, { recorder: models.recorder, path: 'realtime', logger: logger.child({ module: 'realtime' }) }),
+      scoring.spec.outputFields.risk,
+      (counts) => status.recordBands(counts),
+    ),
     failures,
     concurrency: config.realtime.concurrency,
     maxAttempts: config.realtime.maxAttempts,
@@ -92,7 +95,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
       // under a running batch.
       { name: 'workers', run: () => Promise.all([worker.close(), nightly.close()]), exitOnTimeout: true },
       { name: 'queue', run: () => queue.close() },
-      { name: 'scoring', run: () => scoring.close() },
+      { name: 'scoring', run: () => models.close() },
       { name: 'redis', run: () => Promise.all([...unwatch.map((stop) => stop()), connection.quit(), batcherConnection.quit()]) },
       { name: 'metrics', run: () => metrics?.close() },
     ],

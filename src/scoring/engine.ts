@@ -37,6 +37,14 @@ export function isFailure(result: ScoreResult): result is RecordFailure {
   return 'error' in result;
 }
 
+/** A model and its spec, from files or from the model registry. */
+export interface ModelBundle {
+  onnx: Uint8Array;
+  spec: FeatureSpec;
+  /** How messages name it: a file path or a registry version. */
+  label: string;
+}
+
 export interface ScoringEngineOptions {
   modelPath: string;
   /** @defaultValue the model path with `.onnx` replaced by `.spec.json` */
@@ -65,18 +73,19 @@ function invalid(message: string, hint?: string, cause?: unknown): AppError {
 export class ScoringEngine {
   readonly spec: FeatureSpec;
   readonly encoder: Encoder;
-  readonly modelPath: string;
+  /** The model's file path or registry version, as messages name it. */
+  readonly label: string;
   private session: ort.InferenceSession | null;
   private readonly column: number;
   private readonly outputWidth: number;
   /** Rows of the last explanation batch, reused by the next one (null while a batch holds it). */
   private scratch: Float32Array | null = null;
 
-  private constructor(session: ort.InferenceSession, spec: FeatureSpec, encoder: Encoder, modelPath: string, outputWidth: number) {
+  private constructor(session: ort.InferenceSession, spec: FeatureSpec, encoder: Encoder, label: string, outputWidth: number) {
     this.session = session;
     this.spec = spec;
     this.encoder = encoder;
-    this.modelPath = modelPath;
+    this.label = label;
     this.outputWidth = outputWidth;
     this.column = spec.output.column ?? outputWidth - 1;
   }
@@ -85,7 +94,7 @@ export class ScoringEngine {
     return this.spec.modelVersion;
   }
 
-  /** Loads the spec and the model and checks that they agree. Create one per process. */
+  /** Loads the spec and the model from files and checks that they agree. */
   static async open(options: ScoringEngineOptions): Promise<ScoringEngine> {
     // The model first: a wrong MODEL_PATH should be reported as such, not as its missing spec.
     let bytes: Uint8Array;
@@ -101,23 +110,33 @@ export class ScoringEngine {
     }
     const specPath = options.specPath ?? defaultSpecPath(options.modelPath);
     const spec = loadSpec(specPath);
+    const engine = await ScoringEngine.load({ onnx: bytes, spec, label: options.modelPath }, options.threads);
+    options.logger?.info({ modelPath: options.modelPath, specPath, modelVersion: spec.modelVersion, width: engine.encoder.width }, 'scoring model loaded');
+    return engine;
+  }
+
+  /**
+   * Loads a model from its bytes and parsed spec (a registry version, or files read by `open`) and
+   * runs the start-up checks: the model loads, its input and output match the spec, and a row built
+   * from the spec gives a probability. A bundle that fails them never becomes an engine.
+   */
+  static async load(bundle: ModelBundle, threads = 1): Promise<ScoringEngine> {
+    const { spec, label } = bundle;
     const encoder = createEncoder(spec);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: options.threads ?? 1,
+      session = await ort.InferenceSession.create(bundle.onnx, {
+        intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
       });
     } catch (error) {
-      throw invalid(`Model file ${options.modelPath} is not a model onnxruntime can load: ${(error as Error).message}`, 'Re-export the model (ONNX opset ≤ 21).', error);
+      throw invalid(`Model ${label} is not a model onnxruntime can load: ${(error as Error).message}`, 'Re-export the model (ONNX opset ≤ 21).', error);
     }
     try {
-      const outputWidth = await checkModel(session, spec, encoder, options.modelPath);
-      const engine = new ScoringEngine(session, spec, encoder, options.modelPath, outputWidth);
-      options.logger?.info({ modelPath: options.modelPath, specPath, modelVersion: spec.modelVersion, width: encoder.width }, 'scoring model loaded');
-      return engine;
+      const outputWidth = await checkModel(session, spec, encoder, label);
+      return new ScoringEngine(session, spec, encoder, label, outputWidth);
     } catch (error) {
       await session.release();
       throw error;

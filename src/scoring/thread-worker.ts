@@ -1,16 +1,33 @@
 /**
- * Runs a ScoringEngine inside a worker thread, so encoding, inference and reasons never stall the
+ * Runs ScoringEngines inside a worker thread, so encoding, inference and reasons never stall the
  * event loop of the process that hosts BullMQ workers (lock renewal) or HTTP requests.
- * Messages: `{ id, records, options }` in, `{ id, results }` or `{ id, error }` out.
+ *
+ * The thread holds the champion, the shadow (when one is set) and the previous champion: work that
+ * started before a promotion names the version it read its fields for and finishes on it, so a swap
+ * never fails a batch in flight. An engine is released only when no request uses it any more.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isAppError } from '../core/errors.js';
 import { ScoringEngine, isFailure } from './engine.js';
 import { RowsRescorer } from './rows.js';
-import type { ThreadData, ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
+import type { ModelSlot, ThreadData, ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
 
 const port = parentPort!;
-const { options } = workerData as ThreadData;
+const { initial, threads } = workerData as ThreadData;
+
+interface Loaded {
+  engine: ScoringEngine;
+  rows: RowsRescorer;
+  /** Requests running on it now. */
+  busy: number;
+  /** Release it when the last request ends. */
+  retire: boolean;
+}
+
+const loaded = new Map<string, Loaded>();
+let champion = '';
+let shadow: string | null = null;
+let previous: string | null = null;
 
 function serializeError(error: unknown) {
   return isAppError(error)
@@ -18,33 +35,108 @@ function serializeError(error: unknown) {
     : { code: 'SCORING_FAILED' as const, message: (error as Error)?.message ?? String(error) };
 }
 
-ScoringEngine.open(options).then(
-  (engine) => {
-    port.postMessage({ type: 'ready', spec: engine.spec, width: engine.encoder.width } satisfies ThreadResponse);
-    const rows = new RowsRescorer(engine);
-    port.on('message', (message: ThreadRequest) => {
-      if (message.type === 'close') {
-        void engine.close().then(() => port.postMessage({ type: 'closed' } satisfies ThreadResponse));
-        return;
-      }
-      if (message.type === 'rows') {
-        rows.rescore(message.request).then(
-          (result) => port.postMessage({ type: 'rows', id: message.id, result } satisfies ThreadResponse),
-          (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: serializeError(error) } satisfies ThreadResponse),
-        );
-        return;
-      }
+async function openSlot(slot: Exclude<ModelSlot, { kind: 'loaded' }>): Promise<ScoringEngine> {
+  if (slot.kind === 'files') return ScoringEngine.open({ modelPath: slot.modelPath, specPath: slot.specPath, threads });
+  return ScoringEngine.load({ onnx: slot.onnx, spec: slot.spec, label: `version ${slot.spec.modelVersion}` }, threads);
+}
+
+/** Marks an engine for release; it is closed now if idle, else when its last request ends. */
+function release(version: string, entry = loaded.get(version)): void {
+  if (!entry) return;
+  entry.retire = true;
+  if (entry.busy > 0) return;
+  // A newer engine of the same version may have taken the name meanwhile.
+  if (loaded.get(version) === entry) loaded.delete(version);
+  void entry.engine.close();
+}
+
+/** Runs `work` on the engine of `version` (the champion when absent), counting it as busy meanwhile. */
+async function using<T>(version: string | undefined, work: (entry: Loaded) => Promise<T>): Promise<T> {
+  const name = version ?? champion;
+  const entry = loaded.get(name);
+  if (!entry || entry.retire) {
+    throw Object.assign(new Error(`model version ${name} is not loaded in the scoring thread (loaded: ${[...loaded.keys()].join(', ')})`), { code: 'SCORING_FAILED' });
+  }
+  entry.busy += 1;
+  try {
+    return await work(entry);
+  } finally {
+    entry.busy -= 1;
+    if (entry.retire && entry.busy === 0) release(name, entry);
+  }
+}
+
+/** Opens what is new, then switches roles at once; on any failure nothing changes. */
+async function setModels(next: { champion: ModelSlot; shadow: ModelSlot | null }): Promise<void> {
+  const opened: ScoringEngine[] = [];
+  const versionOf = async (slot: ModelSlot): Promise<string> => {
+    if (slot.kind === 'loaded') {
+      const entry = loaded.get(slot.version);
+      if (!entry || entry.retire) throw new Error(`model version ${slot.version} is not loaded in the scoring thread`);
+      return slot.version;
+    }
+    if (slot.kind === 'bundle' && loaded.has(slot.spec.modelVersion) && !loaded.get(slot.spec.modelVersion)!.retire) return slot.spec.modelVersion;
+    const engine = await openSlot(slot);
+    opened.push(engine);
+    return engine.modelVersion;
+  };
+  let nextChampion: string;
+  let nextShadow: string | null;
+  try {
+    nextChampion = await versionOf(next.champion);
+    nextShadow = next.shadow ? await versionOf(next.shadow) : null;
+  } catch (error) {
+    for (const engine of opened) void engine.close();
+    throw error;
+  }
+  for (const engine of opened) {
+    const old = loaded.get(engine.modelVersion);
+    loaded.set(engine.modelVersion, { engine, rows: new RowsRescorer(engine), busy: 0, retire: false });
+    if (old) release(engine.modelVersion, old);
+  }
+  if (nextChampion !== champion && champion !== '') previous = champion;
+  champion = nextChampion;
+  shadow = nextShadow === nextChampion ? null : nextShadow;
+  for (const version of [...loaded.keys()]) if (version !== champion && version !== shadow && version !== previous) release(version);
+}
+
+function describe(): Extract<ThreadResponse, { type: 'models' }>['models'] {
+  const spec = (v: string) => loaded.get(v)!.engine.spec;
+  return { champion: { version: champion, spec: spec(champion) }, shadow: shadow ? { version: shadow, spec: spec(shadow) } : null, width: loaded.get(champion)!.engine.encoder.width };
+}
+
+function handle(message: ThreadRequest): void {
+  const reply = (response: ThreadResponse) => port.postMessage(response);
+  const fail = (id: number) => (error: unknown) => reply({ type: 'failed', id, error: serializeError(error) });
+  switch (message.type) {
+    case 'close':
+      void Promise.all([...loaded.values()].map((e) => e.engine.close())).then(() => reply({ type: 'closed' }));
+      return;
+    case 'models':
+      setModels(message).then(() => reply({ type: 'models', id: message.id, models: describe() }), fail(message.id));
+      return;
+    case 'rows':
+      using(message.version, (entry) => entry.rows.rescore(message.request)).then((result) => reply({ type: 'rows', id: message.id, result }), fail(message.id));
+      return;
+    case 'score': {
       const now = new Date(message.now);
-      engine.score(message.records, { reasons: message.reasons, now }).then(
-        (scored) => {
-          const results: ThreadResult[] = scored.map((r) => (isFailure(r) ? r : { ...r, fields: engine.toAccountFields(r, now) }));
-          port.postMessage({ type: 'scored', id: message.id, results } satisfies ThreadResponse);
-        },
-        (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: serializeError(error) } satisfies ThreadResponse),
-      );
-    });
+      const run = (entry: Loaded, reasons: boolean) =>
+        entry.engine.score(message.records, { reasons, now }).then((scored) => scored.map((r): ThreadResult => (isFailure(r) ? r : { ...r, fields: entry.engine.toAccountFields(r, now) })));
+      using(message.version, async (entry) => {
+        const results = await run(entry, message.reasons);
+        // The shadow scores the same records with reasons, so its top reason can be compared.
+        const shadowResults = message.withShadow && shadow && shadow !== entry.engine.modelVersion ? await using(shadow, (s) => run(s, true)) : undefined;
+        return { results, shadow: shadowResults };
+      }).then(({ results, shadow: shadowResults }) => reply({ type: 'scored', id: message.id, results, shadow: shadowResults }), fail(message.id));
+      return;
+    }
+  }
+}
+
+setModels({ champion: initial, shadow: null }).then(
+  () => {
+    port.postMessage({ type: 'ready', models: describe() } satisfies ThreadResponse);
+    port.on('message', handle);
   },
-  (error: unknown) => {
-    port.postMessage({ type: 'failed', id: 0, error: serializeError(error) } satisfies ThreadResponse);
-  },
+  (error: unknown) => port.postMessage({ type: 'failed', id: 0, error: serializeError(error) } satisfies ThreadResponse),
 );

@@ -7,39 +7,79 @@ import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import { scoringDuration, scoringRecords } from '../observability/metrics.js';
-import type { Prediction, RecordFailure, ScoringEngineOptions } from './engine.js';
+import type { Prediction, RecordFailure } from './engine.js';
 import type { RowsRequest, RowsResult } from './rows.js';
 import type { FeatureSpec } from './spec.js';
 
 /** A prediction with the Account field values to write back, or a per-record failure. */
 export type ThreadResult = (Prediction & { fields: Record<string, string | number> }) | RecordFailure;
 
+/** A model for the thread: files (the shipped model, MODEL_PATH), registry bytes, or one already loaded. */
+export type ModelSlot =
+  | { kind: 'files'; modelPath: string; specPath?: string }
+  | { kind: 'bundle'; onnx: Uint8Array; spec: FeatureSpec }
+  | { kind: 'loaded'; version: string };
+
+export interface LoadedModel {
+  version: string;
+  spec: FeatureSpec;
+}
+
+export interface ThreadModels {
+  champion: LoadedModel;
+  shadow: LoadedModel | null;
+  /** Encoded width of the champion's rows. */
+  width: number;
+}
+
 export type ThreadRequest =
-  | { type: 'score'; id: number; records: readonly unknown[]; reasons: boolean; now: number }
-  | { type: 'rows'; id: number; request: RowsRequest }
+  | { type: 'score'; id: number; records: readonly unknown[]; reasons: boolean; now: number; version?: string; withShadow?: boolean }
+  | { type: 'rows'; id: number; request: RowsRequest; version?: string }
+  | { type: 'models'; id: number; champion: ModelSlot; shadow: ModelSlot | null }
   | { type: 'close' };
 
 export type ThreadResponse =
-  | { type: 'ready'; spec: FeatureSpec; width: number }
-  | { type: 'scored'; id: number; results: ThreadResult[] }
+  | { type: 'ready'; models: ThreadModels }
+  | { type: 'models'; id: number; models: ThreadModels }
+  | { type: 'scored'; id: number; results: ThreadResult[]; shadow?: ThreadResult[] }
   | { type: 'rows'; id: number; result: RowsResult }
   | { type: 'failed'; id: number; error: { code: ErrorCode; message: string; hint?: string } }
   | { type: 'closed' };
 
-/** What the thread receives: the engine options, and how to load TypeScript when running from source. */
+/** What the thread receives: the first champion, the ORT thread count, and how to load TypeScript from source. */
 export interface ThreadData {
-  options: Omit<ScoringEngineOptions, 'logger'>;
+  initial: ModelSlot;
+  threads: number;
   boot?: { tsxApi: string; entry: string };
 }
 
-function startWorker(options: Omit<ScoringEngineOptions, 'logger'>): Worker {
+function startWorker(data: Omit<ThreadData, 'boot'>): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     // Running from source (tsx or the test runner): see runtime/ts-worker.mjs.
     const boot = { tsxApi: import.meta.resolve('tsx/esm/api'), entry: new URL('./thread-worker.ts', here).href };
-    return new Worker(new URL('../runtime/ts-worker.mjs', here), { workerData: { options, boot } satisfies ThreadData });
+    return new Worker(new URL('../runtime/ts-worker.mjs', here), { workerData: { ...data, boot } satisfies ThreadData });
   }
-  return new Worker(new URL('./thread-worker.js', here), { workerData: { options } satisfies ThreadData });
+  return new Worker(new URL('./thread-worker.js', here), { workerData: data satisfies ThreadData });
+}
+
+export interface ScoringThreadOptions {
+  /** The first champion: files, or a registry bundle. */
+  model: ModelSlot;
+  /** ORT intra-op threads. @defaultValue 1 */
+  threads?: number;
+}
+
+/** Files as the first model (the shipped model, MODEL_PATH), the options every caller had before the registry. */
+export function filesModel(options: { modelPath: string; specPath?: string; threads?: number }): ScoringThreadOptions {
+  return { model: { kind: 'files', modelPath: options.modelPath, specPath: options.specPath }, threads: options.threads };
+}
+
+export interface ScoreRequestOptions {
+  reasons?: boolean;
+  now?: Date;
+  /** The model version to score with (the one whose fields were read); the champion when absent. */
+  version?: string;
 }
 
 export class ScoringThread {
@@ -48,38 +88,50 @@ export class ScoringThread {
   private closed?: Promise<void>;
   /** Records handed to the engine, for metrics and tests. */
   recordsScored = 0;
+  private current: ThreadModels;
 
   private constructor(
     private readonly worker: Worker,
-    readonly spec: FeatureSpec,
+    models: ThreadModels,
   ) {
+    this.current = models;
     worker.on('message', (message: ThreadResponse) => {
-      if (message.type !== 'scored' && message.type !== 'rows' && message.type !== 'failed') return;
+      if (message.type !== 'scored' && message.type !== 'rows' && message.type !== 'failed' && message.type !== 'models') return;
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
-      if (message.type === 'scored') waiter.resolve(message.results);
+      if (message.type === 'scored') waiter.resolve(message);
       else if (message.type === 'rows') waiter.resolve(message.result);
+      else if (message.type === 'models') waiter.resolve(message.models);
       else waiter.reject(new AppError({ code: message.error.code, message: message.error.message, hint: message.error.hint }));
     });
     worker.on('error', (error) => this.failAll(error));
     worker.on('exit', (code) => this.failAll(new Error(`scoring thread exited (code ${code})`)));
   }
 
+  /** The champion's spec: the fields to read and write now. */
+  get spec(): FeatureSpec {
+    return this.current.champion.spec;
+  }
+
   get modelVersion(): string {
-    return this.spec.modelVersion;
+    return this.current.champion.version;
+  }
+
+  get models(): ThreadModels {
+    return this.current;
   }
 
   /** Starts the thread and waits until its engine has loaded and checked the model. */
-  static open(options: Omit<ScoringEngineOptions, 'logger'>, logger?: Logger): Promise<ScoringThread> {
-    const worker = startWorker(options);
+  static open(options: ScoringThreadOptions, logger?: Logger): Promise<ScoringThread> {
+    const worker = startWorker({ initial: options.model, threads: options.threads ?? 1 });
     return new Promise((resolve, reject) => {
       const onMessage = (message: ThreadResponse) => {
         worker.off('error', onError);
         worker.off('message', onMessage);
         if (message.type === 'ready') {
-          logger?.info({ modelVersion: message.spec.modelVersion, width: message.width }, 'scoring thread ready');
-          resolve(new ScoringThread(worker, message.spec));
+          logger?.info({ modelVersion: message.models.champion.version, width: message.models.width }, 'scoring thread ready');
+          resolve(new ScoringThread(worker, message.models));
         } else if (message.type === 'failed') {
           void worker.terminate();
           reject(new AppError({ code: message.error.code, message: message.error.message, hint: message.error.hint }));
@@ -94,10 +146,39 @@ export class ScoringThread {
     });
   }
 
+  /**
+   * Makes `champion` (and `shadow`, or none) the models the thread scores with. New ones are loaded
+   * and checked first; if any fails its start-up checks, nothing changes and the error is thrown.
+   * Requests already running finish on the model they started with.
+   */
+  async setModels(champion: ModelSlot, shadow: ModelSlot | null): Promise<ThreadModels> {
+    const models = await this.request<ThreadModels>(0, false, (id) => ({ type: 'models', id, champion, shadow }));
+    this.current = models;
+    return models;
+  }
+
   /** Scores records in the thread; results come back in input order. */
-  score(records: readonly unknown[], options: { reasons?: boolean; now?: Date } = {}): Promise<ThreadResult[]> {
+  async score(records: readonly unknown[], options: ScoreRequestOptions = {}): Promise<ThreadResult[]> {
+    return (await this.scoreWithShadow(records, { ...options, withShadow: false })).results;
+  }
+
+  /**
+   * Scores with the champion (or `version`, the model the caller read its fields for) and, when a
+   * shadow is set and `withShadow` is not false, with the shadow too (its results are not written).
+   */
+  async scoreWithShadow(records: readonly unknown[], options: ScoreRequestOptions & { withShadow?: boolean } = {}): Promise<{ results: ThreadResult[]; shadow?: ThreadResult[] }> {
     const reasons = options.reasons ?? true;
-    return this.request<ThreadResult[]>(records.length, reasons, (id) => ({ type: 'score', id, records, reasons, now: (options.now ?? new Date()).getTime() }));
+    const withShadow = options.withShadow ?? true;
+    const reply = await this.request<Extract<ThreadResponse, { type: 'scored' }>>(records.length, reasons, (id) => ({
+      type: 'score',
+      id,
+      records,
+      reasons,
+      now: (options.now ?? new Date()).getTime(),
+      version: options.version,
+      withShadow,
+    }));
+    return { results: reply.results, shadow: reply.shadow };
   }
 
   /**
@@ -105,10 +186,10 @@ export class ScoringThread {
    * change (see rows.ts): the nightly run's path, where per-record objects would cost more to pass
    * between threads than to score.
    */
-  rescoreRows(request: RowsRequest): Promise<RowsResult> {
+  rescoreRows(request: RowsRequest, version?: string): Promise<RowsResult> {
     const records = request.rows?.length ?? request.csv?.count ?? 0;
     // CSV bytes move to the thread instead of being copied (the caller must not reuse them).
-    return this.request<RowsResult>(records, request.reasons, (id) => ({ type: 'rows', id, request }), request.csv ? [request.csv.bytes.buffer as ArrayBuffer] : []);
+    return this.request<RowsResult>(records, request.reasons, (id) => ({ type: 'rows', id, request, version }), request.csv ? [request.csv.bytes.buffer as ArrayBuffer] : []);
   }
 
   private request<T>(records: number, reasons: boolean, message: (id: number) => ThreadRequest, transfer: ArrayBuffer[] = []): Promise<T> {

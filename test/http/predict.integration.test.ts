@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
 import { predictRouter } from '../../src/http/predict/route.js';
-import { ScoringThread } from '../../src/scoring/thread.js';
+import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { ROOT } from '../helpers/process.js';
 import { sampleAccount } from '../helpers/records.js';
 
@@ -21,7 +21,7 @@ let base: string;
 let server: ReturnType<ReturnType<typeof createApp>['listen']>;
 
 beforeAll(async () => {
-  scoring = await ScoringThread.open({ modelPath: `${ROOT}models/churn-gbt.onnx` });
+  scoring = await ScoringThread.open(filesModel({ modelPath: `${ROOT}models/churn-gbt.onnx` }));
   const app = createApp({
     logger: pino({ level: 'silent' }),
     readiness: [],

@@ -43,14 +43,17 @@ describe('app.json', () => {
     expect(appJson.formation.web?.quantity).toBe(1);
     expect(appJson.formation.worker?.quantity).toBe(1);
     expect(appJson.addons.map((a) => (typeof a === 'string' ? a : a.plan)).some((p) => p.startsWith('heroku-redis'))).toBe(true);
+    expect(appJson.addons.map((a) => (typeof a === 'string' ? a : a.plan)).some((p) => p.startsWith('heroku-postgresql'))).toBe(true);
+    // Schema migrations run once per deploy, before the new dynos start.
+    expect(readFileSync(`${ROOT}Procfile`, 'utf8')).toMatch(/^release: bin\/churn-worker db migrate$/m);
     expect(readFileSync(`${ROOT}Procfile`, 'utf8')).toMatch(/^web: bin\/churn-worker web$/m);
     expect(readFileSync(`${ROOT}Procfile`, 'utf8')).toMatch(/^worker: bin\/churn-worker worker$/m);
   });
 
-  it('when compared with the config schema, then every variable but PORT and REDIS_URL (set by Heroku) is described with a required flag', () => {
+  it('when compared with the config schema, then every variable but PORT, REDIS_URL and DATABASE_URL (set by Heroku) is described with a required flag', () => {
     const variables = configVariables();
     expect(variables.length).toBeGreaterThan(30);
-    const expected = variables.filter((v) => v !== 'PORT' && v !== 'REDIS_URL');
+    const expected = variables.filter((v) => v !== 'PORT' && v !== 'REDIS_URL' && v !== 'DATABASE_URL');
     const missing = expected.filter((v) => !(v in appJson.env));
     expect(missing).toEqual([]);
     for (const [name, entry] of Object.entries(appJson.env)) {
@@ -59,6 +62,7 @@ describe('app.json', () => {
     }
     expect(appJson.env).not.toHaveProperty('PORT');
     expect(appJson.env).not.toHaveProperty('REDIS_URL');
+    expect(appJson.env).not.toHaveProperty('DATABASE_URL');
     // Secrets never get a value in the manifest.
     for (const secret of ['SF_PRIVATE_KEY', 'ADMIN_PASSWORD']) expect(appJson.env[secret]?.value).toBeUndefined();
   });

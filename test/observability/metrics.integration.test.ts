@@ -21,7 +21,7 @@ import { QUEUES } from '../../src/queue/names.js';
 import { RealtimeIntake } from '../../src/queue/realtime-intake.js';
 import { realtimeQueue } from '../../src/queue/realtime-worker.js';
 import { SalesforceClient, TokenProvider } from '../../src/salesforce/index.js';
-import { ScoringThread } from '../../src/scoring/thread.js';
+import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { sampleAccount } from '../helpers/records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -137,7 +137,7 @@ describe('write-back, Salesforce and nightly metrics', () => {
   });
 
   it('when the scoring thread scores a batch, then the latency histogram and the record counter move', async () => {
-    const scoring = await ScoringThread.open({ modelPath: 'models/churn-gbt.onnx' });
+    const scoring = await ScoringThread.open(filesModel({ modelPath: 'models/churn-gbt.onnx' }));
     try {
       const count = async () => Number(/churn_scoring_duration_seconds_count\{reasons="false",outcome="ok"\} (\d+)/.exec(await registry.getSingleMetricAsString('churn_scoring_duration_seconds'))?.[1] ?? 0);
       const before = await count();

@@ -8,7 +8,7 @@ import { FailureLog } from '../../src/queue/failures.js';
 import { startNightlyWorker } from '../../src/queue/nightly-worker.js';
 import type { RunRecord, RunStore } from '../../src/queue/nightly-store.js';
 import { SalesforceClient } from '../../src/salesforce/client.js';
-import { ScoringThread } from '../../src/scoring/thread.js';
+import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { ROOT } from '../helpers/process.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -58,7 +58,7 @@ export async function harness(orgOptions: EmulatorOptions = {}): Promise<Harness
   const org = await startEmulator({ accounts: 3_000, ...orgOptions });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const prefix = testPrefix();
-  const scoring = await ScoringThread.open({ modelPath: MODEL_PATH, threads: 1 });
+  const scoring = await ScoringThread.open(filesModel({ modelPath: MODEL_PATH, threads: 1 }));
   const failures = new FailureLog(redis, prefix);
   const workers: Harness['workers'] = [];
   return {
