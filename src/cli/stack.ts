@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { childEnv } from '../config/index.js';
+import { migrate } from '../db/migrate.js';
+import type { DatabaseConfig } from '../db/pool.js';
 import { deleteKeysWithPrefix } from '../queue/redis.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator/index.js';
 import { startChild, type ChildServer } from './children.js';
@@ -22,6 +24,8 @@ export interface StackOptions {
   emulator?: EmulatorOptions;
   /** Extra environment for the web and worker processes (e.g. REALTIME_WINDOW_MS). */
   env?: Record<string, string>;
+  /** PostgreSQL for the system of record (migrated here before the processes start); none by default. */
+  database?: DatabaseConfig;
   logLevel?: string;
 }
 
@@ -42,8 +46,10 @@ export interface Stack {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const queuePrefix = options.queuePrefix ?? `{stack-${randomUUID().slice(0, 8)}}`;
+  if (options.database) await migrate(options.database);
   const org = await startEmulator({ accounts: options.accounts ?? 2_000, ...options.emulator });
-  const common = { REDIS_URL: options.redisUrl, QUEUE_PREFIX: queuePrefix, LOG_LEVEL: options.logLevel ?? 'info', ...options.env };
+  const databaseEnv = options.database ? { DATABASE_URL: options.database.url, DATABASE_SCHEMA: options.database.schema, DATABASE_TLS: options.database.tls } : {};
+  const common = { REDIS_URL: options.redisUrl, QUEUE_PREFIX: queuePrefix, LOG_LEVEL: options.logLevel ?? 'info', ...databaseEnv, ...options.env };
   const privateKeyPem = org.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
   const workerEnv = childEnv({
     ...common,

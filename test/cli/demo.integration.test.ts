@@ -24,6 +24,10 @@ describe('churn-worker demo', () => {
     expect(calls, output).not.toBeNull();
     const byKind = calls![2]!.split(', ').map((part) => Number(part.split(' ')[1]));
     expect(byKind.reduce((a, b) => a + b, 0)).toBe(Number(calls![1]));
+    // The system of record: the demo runs an embedded PostgreSQL when none is configured.
+    expect(output).toContain('DATABASE_URL is not set: started an embedded PostgreSQL (PGlite)');
+    expect(output).toMatch(/model registry: champion churn-gbt-[\w-]+ \(the shipped model, registered at first start/);
+    expect(output).toMatch(/score history: 3 row\(s\) for these Accounts in table score_history of the embedded PostgreSQL/);
     expect(output).toMatch(/no loop: the [1-9]\d* write-back change\(s\) by the integration user triggered no outbound message \(checked: 3 triggered, all by the user's edits\)/);
   }, 60_000);
 

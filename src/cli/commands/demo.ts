@@ -13,6 +13,10 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../config/index.js';
 import { OUTPUT } from '../../core/account-fields.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded.js';
+import { accountHistory } from '../../db/history.js';
+import { checkDatabase, createPool, databaseLabel, quoteIdent, type DatabaseConfig } from '../../db/pool.js';
+import { PgModelStore } from '../../db/models.js';
 import { deleteKeysWithPrefix } from '../../queue/redis.js';
 import { stopAllChildren } from '../children.js';
 import type { Command } from '../command.js';
@@ -61,6 +65,37 @@ async function privateRedis(): Promise<{ url: string; child: ChildProcess } | un
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
+/** The demo's own schema in a PostgreSQL the user points it at: their other data stays untouched. */
+const DEMO_SCHEMA = 'churn_demo';
+
+/**
+ * PostgreSQL for the demo: the one at DATABASE_URL when it answers (in a fresh schema of its own),
+ * else an embedded one in this process (PGlite, in memory), so the demo needs nothing installed.
+ */
+async function demoDatabase(configured: DatabaseConfig | undefined): Promise<{ database: DatabaseConfig; embedded?: EmbeddedPostgres; where: string; why?: string }> {
+  if (configured) {
+    const database = { ...configured, schema: DEMO_SCHEMA };
+    const pool = createPool(database, 1);
+    pool.on('error', () => undefined);
+    try {
+      await checkDatabase(pool, database, 3_000);
+      await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(DEMO_SCHEMA)} CASCADE`);
+      return { database, where: `PostgreSQL at ${databaseLabel(configured.url)}, schema ${DEMO_SCHEMA}` };
+    } catch {
+      // Falls through to the embedded one, saying why.
+    } finally {
+      await pool.end();
+    }
+  }
+  const embedded = await startEmbeddedPostgres();
+  return {
+    database: { url: embedded.url, schema: 'public', tls: 'off' },
+    embedded,
+    where: 'the embedded PostgreSQL (PGlite, in memory: gone when the demo ends)',
+    why: configured ? `no PostgreSQL answers at ${databaseLabel(configured.url)}` : 'DATABASE_URL is not set',
+  };
+}
+
 const say = (text: string) => console.log(text);
 const ms = (n: number) => `${Math.round(n)} ms`;
 
@@ -100,6 +135,13 @@ export const command: Command = {
       say(`● No Redis at ${config.redisUrl}: started a private redis-server at ${redisUrl} for this run (no persistence; stopped at the end).`);
     }
 
+    const db = await demoDatabase(config.database);
+    const embedded = db.embedded;
+    if (embedded) onInterrupt(() => embedded.stop());
+    say(db.embedded ? `● ${db.why}: started an embedded PostgreSQL (PGlite) for the model registry and score history.` : `● System of record: ${db.where} (recreated for this run).`);
+    const pool = createPool(db.database, 2);
+    pool.on('error', () => undefined);
+
     let stack: Stack | undefined;
     const queuePrefix = `{stack-${randomUUID().slice(0, 8)}}`;
     // Interrupted (Ctrl-C, kill): stop the web and worker processes even if they are still starting,
@@ -113,9 +155,11 @@ export const command: Command = {
     try {
       say(`● Starting the org emulator with ${accounts.toLocaleString('en')} Accounts, the web process and a worker process…`);
       const t0 = performance.now();
-      stack = await startStack({ redisUrl, accounts, queuePrefix, env: { REALTIME_WINDOW_MS: '250' } });
+      stack = await startStack({ redisUrl, accounts, queuePrefix, database: db.database, env: { REALTIME_WINDOW_MS: '250' } });
       const s = stack;
+      const champion = (await new PgModelStore(pool).roles()).champion;
       say(`  org ${s.org.orgId} at ${s.org.url} · web on port ${s.web.port} · worker signed in as ${s.org.username} (JWT bearer) · queues under ${queuePrefix} · ready in ${ms(performance.now() - t0)}`);
+      say(`  model registry: champion ${champion ?? '(none)'} (the shipped model, registered at first start; bin/churn-worker models promote <version> replaces it without a redeploy)`);
 
       const changedAt = new Map<string, number>();
       const writtenAt = new Map<string, number>();
@@ -189,9 +233,17 @@ export const command: Command = {
       say(`  no loop: the ${skipped} write-back change(s) by the integration user triggered no outbound message (checked: ${triggered} triggered, all by the user's edits)`);
       say(`  change → written back: median ${ms(latencies[Math.floor(latencies.length / 2)]!)}, slowest ${ms(latencies[latencies.length - 1]!)}`);
       say(`  Salesforce API calls used: ${calls.total - callsBefore.total}${byKind.length > 0 ? ` (${byKind.join(', ')})` : ''}; the worker's sign-in happened at start-up`);
+      const first = records[0]!.id;
+      const history = await accountHistory(pool, [first]);
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM score_history WHERE account_id = ANY($1)', [records.map((r) => r.id)]);
+      say(`  score history: ${rows[0]!.n} row(s) for these Accounts in table score_history of ${db.where}`);
+      for (const h of history) say(`    ${first}  ${h.scoredAt.toISOString()}  score ${h.score.toFixed(2)}  ${h.risk}  ${h.modelVersion}  ${h.path}`);
+      if (!db.embedded) say(`  read it again any time: DATABASE_SCHEMA=${DEMO_SCHEMA} bin/churn-worker history ${first}`);
       return 0;
     } finally {
       await stack?.stop();
+      await pool.end();
+      await db.embedded?.stop();
       if (ownRedis) {
         ownRedis.kill('SIGTERM');
         await once(ownRedis, 'exit');
