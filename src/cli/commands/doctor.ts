@@ -1,7 +1,8 @@
 /**
  * `churn-worker doctor`: checks a deployment before it takes traffic (or when it misbehaves) and
  * prints a checklist with a fix for each failure: configuration, Redis, the model and its spec, the
- * Salesforce sign-in, the Account fields the spec reads and writes (present, right type, the
+ * system of record (PostgreSQL reachable, schema current, a champion), the Salesforce sign-in, the
+ * Account fields the spec reads and writes (present, right type, the
  * integration user may edit the outputs), and the org's remaining API allowance. Exits 1 on any
  * failure. Costs two Salesforce API calls (describe, limits) and one sign-in.
  */
@@ -9,6 +10,9 @@ import { ACCOUNT_FIELDS, type FieldType } from '../../core/account-fields.js';
 import { loadConfig, type Config } from '../../config/index.js';
 import { isAppError } from '../../core/errors.js';
 import type { Redis } from 'ioredis';
+import { expectedMigrations, requireCurrentSchema } from '../../db/migrate.js';
+import { PgModelStore } from '../../db/models.js';
+import { checkDatabase, createPool, databaseLabel } from '../../db/pool.js';
 import { connectRedis } from '../../queue/redis.js';
 import { SalesforceClient } from '../../salesforce/client.js';
 import { ScoringEngine } from '../../scoring/engine.js';
@@ -70,6 +74,30 @@ async function checkRedis(config: Config): Promise<CheckResult> {
   }
 }
 
+/** PostgreSQL answers, its schema is the one this code expects, and the registry has a champion. */
+async function checkDatabaseSetup(config: Config): Promise<CheckResult> {
+  const database = config.database;
+  if (!database) {
+    return config.production
+      ? { name: 'database', status: 'fail', detail: 'DATABASE_URL is not set and NODE_ENV is production: web and worker refuse to start', fix: 'heroku addons:create heroku-postgresql:essential-0 (sets DATABASE_URL), then bin/churn-worker db migrate.' }
+      : { name: 'database', status: 'warn', detail: 'DATABASE_URL is not set: no model registry, score history or run records (the model files are used)', fix: 'Set DATABASE_URL to a PostgreSQL URL and run bin/churn-worker db migrate.' };
+  }
+  const pool = createPool(database, 1);
+  pool.on('error', () => undefined);
+  try {
+    await checkDatabase(pool, database);
+    await requireCurrentSchema(pool, database);
+    const { champion, shadow } = await new PgModelStore(pool).roles();
+    const where = `${databaseLabel(database.url)} (schema ${database.schema})`;
+    const models = champion ? `champion ${champion}${shadow ? `, shadow ${shadow}` : ''}` : 'no champion yet (the first web or worker start registers the shipped model)';
+    return { name: 'database', status: 'ok', detail: `${where} answers, schema current (${expectedMigrations().length} migration(s)); ${models}` };
+  } catch (error) {
+    return { name: 'database', status: 'fail', detail: message(error), fix: fixFor(error, 'See README, "The system of record".') };
+  } finally {
+    await pool.end();
+  }
+}
+
 async function checkModel(config: Config): Promise<{ result: CheckResult; spec?: FeatureSpec }> {
   try {
     const engine = await ScoringEngine.open({ modelPath: config.scoring.modelPath, specPath: config.scoring.specPath, threads: 1 });
@@ -125,6 +153,7 @@ export async function diagnose(env?: NodeJS.ProcessEnv): Promise<CheckResult[]> 
   }
   if (!config.orgId) results.push({ name: 'outbound messages', status: 'warn', detail: 'SF_ORG_ID is unset: the web process refuses every outbound message', fix: 'Set SF_ORG_ID to the org id (Setup → Company Information).' });
   results.push(await checkRedis(config));
+  results.push(await checkDatabaseSetup(config));
   const model = await checkModel(config);
   results.push(model.result);
 
