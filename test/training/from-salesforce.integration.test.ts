@@ -1,32 +1,44 @@
 /** `churn-worker train --from-salesforce` against the emulator: the org's labelled Accounts become a model. */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { ScoringEngine } from '../../src/scoring/engine.js';
+import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { cleanEnv, runToEnd } from '../helpers/process.js';
 
 let org: RunningEmulator;
+let db: TestDatabase;
+let dir: string;
 beforeAll(async () => {
   org = await startEmulator({ accounts: 3_000 });
+  db = await testDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'sf-train-'));
 });
 afterAll(async () => {
   await org?.close();
+  await db?.drop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('training from the org', () => {
-  it('when the org has labelled Accounts, then train --from-salesforce writes a model, spec and card that score', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'sf-train-')), 'org-model');
+  it('when the org has labelled Accounts, then train --from-salesforce writes a model, spec and card that score, and registers it as a candidate', async () => {
+    const out = join(dir, 'org-model');
     const env = cleanEnv({
       SF_LOGIN_URL: org.url,
       SF_CLIENT_ID: org.consumerKey,
       SF_USERNAME: org.username,
       SF_PRIVATE_KEY: org.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString(),
       SF_API_VERSION: '66.0',
+      ...db.env,
     });
-    const { code, output } = await runToEnd(['train', '--from-salesforce', '--out', out, '--folds', '0', '--rounds', '60'], env);
+    const { code, output } = await runToEnd(['train', '--from-salesforce', '--out', out, '--folds', '2', '--rounds', '60', '--register', '--reason', 'monthly retrain'], env);
     expect(code, output).toBe(0);
+    expect(output).toMatch(/Registered org-model-[\w-]+ as a candidate/);
+    const { rows } = await db.pool.query('SELECT status, source, metrics FROM model_versions');
+    expect(rows).toEqual([{ status: 'candidate', source: 'trained-salesforce', metrics: expect.objectContaining({ auc: expect.any(Number), logloss: expect.any(Number) }) }]);
+    expect((await db.pool.query('SELECT action, reason FROM promotion_log')).rows).toEqual([{ action: 'register', reason: 'monthly retrain' }]);
     for (const ext of ['.onnx', '.spec.json', '.card.json', '.card.md']) expect(existsSync(out + ext), ext).toBe(true);
     const card = JSON.parse(readFileSync(`${out}.card.json`, 'utf8')) as { data: Record<string, unknown> };
     expect(JSON.stringify(card.data)).toMatch(/3000|3,000/);
