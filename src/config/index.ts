@@ -7,6 +7,7 @@ import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } fr
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
+import { hasValidChecksum } from '../core/salesforce-id.js';
 
 const MY_DOMAIN = /\.my\.salesforce\.com$/i;
 
@@ -60,6 +61,7 @@ const envSchema = z.object({
   PREDICT_JWT_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
   PREDICT_JWT_ISSUER: z.string().min(1).optional(),
   PREDICT_JWT_AUDIENCE: z.string().min(1).default('churn-prediction-api'),
+  PREDICT_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(10, 'at least 10').max(3_600, 'at most 3600 (one hour)').default(300),
   MODEL_PATH: z.string().min(1).default('models/churn-gbt.onnx'),
   MODEL_SPEC_PATH: z.string().min(1).optional(),
   SCORING_THREADS: positiveInt.default(1),
@@ -147,9 +149,11 @@ export interface Config {
   readonly predict?: {
     /** Certificates' public keys that may sign tokens (several during a rotation). */
     readonly publicKeys: readonly KeyObject[];
-    /** Accepted `iss` values: an org id is accepted in its 15- and 18-character forms. */
-    readonly issuer: readonly string[];
+    /** The `iss` tokens must carry; an org id matches in its 15- and 18-character forms. */
+    readonly issuer: string;
     readonly audience: string;
+    /** Longest accepted token lifetime (exp − iat, or exp − now without iat), in seconds. */
+    readonly maxLifetimeSeconds: number;
   };
   /** Present when the process was asked to need it (`need: ['salesforce']`) or every variable is set. */
   readonly salesforce?: SalesforceConfig;
@@ -297,10 +301,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
 
   const publicKeys = readPublicKeys(e);
   if (publicKeys && !e.PREDICT_JWT_ISSUER) fail('PREDICT_JWT_ISSUER', 'is required with PREDICT_JWT_PUBLIC_KEYS (the iss claim Salesforce puts in its tokens)');
-  const issuer = e.PREDICT_JWT_ISSUER!;
-  // Salesforce may render {!$Organization.Id} with 15 or 18 characters; both name the same org.
-  const issuers = /^00D[a-zA-Z0-9]{15}$/.test(issuer ?? '') ? [issuer, issuer.slice(0, 15)] : [issuer];
-  const predict = publicKeys ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: Object.freeze(issuers), audience: e.PREDICT_JWT_AUDIENCE }) : undefined;
+  const issuer = e.PREDICT_JWT_ISSUER;
+  // An org id is compared in its canonical 15-character form (http/predict/auth.ts): an 18-character
+  // one must carry a valid case-checksum suffix, or no token would ever match it.
+  if (issuer && /^00D[a-zA-Z0-9]{15}$/.test(issuer) && !hasValidChecksum(issuer)) {
+    fail('PREDICT_JWT_ISSUER', `is not a valid 18-character org id (its last three characters are not the case checksum of the first 15); copy it again, or use the 15-character id from Setup → Company Information`);
+  }
+  const predict = publicKeys
+    ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: issuer!, audience: e.PREDICT_JWT_AUDIENCE, maxLifetimeSeconds: e.PREDICT_JWT_MAX_LIFETIME_SECONDS })
+    : undefined;
 
   if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     fail(e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD', 'must be set together with its pair (ADMIN_USER and ADMIN_PASSWORD), or neither');

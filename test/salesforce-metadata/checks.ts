@@ -608,3 +608,44 @@ export function checkApiVersions(root: string): string[] {
   }
   return problems;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. The Named Credential's JWT claims
+
+export const EXTERNAL_CREDENTIAL = `${DEFAULT}/externalCredentials/Churn_Prediction_API.externalCredential-meta.xml`;
+
+/** Claims Salesforce adds or sets itself; a JwtBodyClaim of the same name would compete with them. */
+const SALESFORCE_SET_CLAIMS = ['exp', 'iat', 'nbf', 'alg', 'typ', 'kid'];
+
+/**
+ * The External Credential uses the documented mechanisms only (named-credentials reference, "OAuth
+ * 2.0 Bearer Flow JWT Claims"): exp, iat and nbf are left to Salesforce (exp from the credential's
+ * Expiration field), iss/aud/sub are plain JwtBodyClaim values without formulas, iss is filled in at
+ * deploy time from CHURN_ORG_ID and aud is what the prediction API accepts by default.
+ */
+export function checkExternalCredential(root: string, defaultAudience: string): string[] {
+  const problems: string[] = [];
+  const where = EXTERNAL_CREDENTIAL;
+  const doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (n) => n === 'externalCredentialParameters' }).parse(read(root, where))
+    .ExternalCredential ?? {};
+  if (doc.authenticationProtocol !== 'Jwt') problems.push(`${where}: authenticationProtocol is ${doc.authenticationProtocol}, not Jwt`);
+  const params: Array<{ parameterName?: string; parameterType?: string; parameterValue?: string; certificate?: string }> = doc.externalCredentialParameters ?? [];
+  const claims = new Map(params.filter((p) => p.parameterType === 'JwtBodyClaim').map((p) => [String(p.parameterName), String(p.parameterValue ?? '')]));
+  for (const name of SALESFORCE_SET_CLAIMS) {
+    if (claims.has(name)) problems.push(`${where}: sets the ${name} claim by hand; Salesforce sets it (exp through the credential's Expiration field)`);
+  }
+  for (const [name, value] of claims) {
+    if (/\{!/.test(value)) problems.push(`${where}: the ${name} claim is a formula (${value.slice(0, 60)}); use a plain value`);
+  }
+  if (claims.get('iss') !== 'REPLACE_WITH_ORG_ID') problems.push(`${where}: iss is ${JSON.stringify(claims.get('iss'))}, expected the REPLACE_WITH_ORG_ID placeholder`);
+  if (claims.get('aud') !== defaultAudience) problems.push(`${where}: aud is ${JSON.stringify(claims.get('aud'))}, the prediction API expects ${defaultAudience}`);
+  if (!claims.get('sub')) problems.push(`${where}: no sub claim`);
+  if (!params.some((p) => p.parameterType === 'SigningCertificate' && p.certificate === 'Churn_Prediction_API_Signing')) {
+    problems.push(`${where}: no SigningCertificate parameter naming Churn_Prediction_API_Signing`);
+  }
+  const project = JSON.parse(read(root, 'sfdx-project.json')) as { replacements?: Array<{ filename: string; stringToReplace: string; replaceWithEnv: string }> };
+  if (!project.replacements?.some((r) => r.filename === where && r.stringToReplace === 'REPLACE_WITH_ORG_ID' && r.replaceWithEnv === 'CHURN_ORG_ID')) {
+    problems.push('sfdx-project.json: no replacement fills the external credential\'s iss from CHURN_ORG_ID');
+  }
+  return problems;
+}
