@@ -90,6 +90,23 @@ describe('nightly run faults', () => {
     expect(scoredAccounts(h.org).scored).toBe(3_000);
   });
 
+  it('when the integration user lacks View Setup and Configuration, then the run reads the allowance from Sforce-Limit-Info, waits below the reserve, says why, and completes', async () => {
+    h = await harness({ accounts: 1_000, apiLimit: 1_000 });
+    await admin(h.org, 'PUT', `/users/${encodeURIComponent(h.org.username)}`, { permissions: { ViewSetup: false } });
+    await admin(h.org, 'PUT', '/limits', { apiUsed: 995 });
+    const { queue, store } = await h.startWorker({ apiReserve: 10, reserveWaitMs: 300 });
+    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    const waiting = await waitForRun(store, runId, 10_000, (r) => r.state === 'waiting-api');
+    expect(waiting.message).toMatch(/^waiting: 4 daily API calls left, below NIGHTLY_API_RESERVE=10/);
+    await admin(h.org, 'PUT', '/limits', { apiUsed: 0 });
+    const run = await waitForRun(store, runId);
+    expect(run.state).toBe('completed');
+    expect(scoredAccounts(h.org).scored).toBe(1_000);
+    const events = (await store.events(runId)).join('\n');
+    expect(events).toMatch(/allowance read from the Sforce-Limit-Info header \(\d+\/1000\): .*API_DISABLED_FOR_ORG: limits resource is not enabled/);
+    expect(h.org.state.counters.byKind.limits).toBeGreaterThanOrEqual(2);
+  });
+
   it('when a run is still going, then the next one is skipped and says which run holds the slot', async () => {
     h = await harness({ accounts: 500 });
     await admin(h.org, 'PUT', '/bulk', { queryStartMs: 800 });

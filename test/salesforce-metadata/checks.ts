@@ -504,6 +504,8 @@ export function checkPermissionSets(root: string, files: Map<string, FieldFile>,
     const { doc } = granted(paths.workerPermissionSet);
     const userPermissions = (doc.userPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name);
     if (!userPermissions.includes('ApiEnabled')) problems.push(`${paths.workerPermissionSet}: no ApiEnabled user permission`);
+    // The REST Limits resource is "available … for API users with the View Setup and Configuration permission".
+    if (!userPermissions.includes('ViewSetup')) problems.push(`${paths.workerPermissionSet}: no ViewSetup user permission (/limits needs View Setup and Configuration)`);
     const custom = (doc.customPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name);
     if (!custom.includes('Churn_Integration_User')) problems.push(`${paths.workerPermissionSet}: does not grant Churn_Integration_User`);
   }
@@ -646,6 +648,36 @@ export function checkExternalCredential(root: string, defaultAudience: string): 
   const project = JSON.parse(read(root, 'sfdx-project.json')) as { replacements?: Array<{ filename: string; stringToReplace: string; replaceWithEnv: string }> };
   if (!project.replacements?.some((r) => r.filename === where && r.stringToReplace === 'REPLACE_WITH_ORG_ID' && r.replaceWithEnv === 'CHURN_ORG_ID')) {
     problems.push('sfdx-project.json: no replacement fills the external credential\'s iss from CHURN_ORG_ID');
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. What the integration user may do, as the emulator needs to know it
+
+/** The user permissions and Account access a permission set grants, in the emulator's terms. */
+export function grantedPermissions(root: string, rel: string): { ApiEnabled: boolean; ViewSetup: boolean; AccountRead: boolean; AccountEdit: boolean } {
+  const doc = xml.parse(read(root, rel)).PermissionSet ?? {};
+  const user = new Set((doc.userPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name));
+  const account = (doc.objectPermissions ?? []).find((p: { object: string }) => p.object === 'Account') ?? {};
+  return { ApiEnabled: user.has('ApiEnabled'), ViewSetup: user.has('ViewSetup'), AccountRead: account.allowRead === 'true', AccountEdit: account.allowEdit === 'true' };
+}
+
+/**
+ * Top-level descriptions within the documented limits: PermissionSet 255 characters (Metadata API
+ * PermissionSet, "description … maximum 255 characters"), NamedCredential 255 (field reference:
+ * Description string(255)); ExternalCredential is held to the same (an assumption: its limit is not
+ * documented). A longer one fails the deploy.
+ */
+export function checkDescriptionLengths(root: string): string[] {
+  const problems: string[] = [];
+  const limited = listFiles(root).filter((f) => /\.(permissionset|namedCredential|externalCredential)-meta\.xml$/.test(f));
+  for (const file of limited) {
+    const text = readFileSync(file, 'utf8');
+    const top = /^\s{4}<description>([\s\S]*?)<\/description>/m.exec(text);
+    if (!top) continue;
+    const plain = top[1]!.replace(/&(amp|lt|gt|quot|apos);/g, 'x');
+    if (plain.length > 255) problems.push(`${relative(root, file)}: description is ${plain.length} characters, at most 255 deploy`);
   }
   return problems;
 }

@@ -12,6 +12,7 @@
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/errors.js';
 import { apiLocals, type RouteModule } from '../http/context.js';
+import { PERMISSION_REFUSALS } from '../http/permissions.js';
 import { executeQuery } from '../soql/execute.js';
 import { SoqlError } from '../soql/errors.js';
 import { parseSoql } from '../soql/parser.js';
@@ -126,6 +127,7 @@ export const registerBulkQuery: RouteModule = ({ api, state, metered }) => {
       throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${String(operation)}`);
     }
     if (typeof body.query !== 'string' || body.query.trim() === '') throw new ApiError(400, 'INVALIDJOB', 'InvalidJob : query is required');
+    if (!apiLocals(res).session.user.permissions.AccountRead) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : ${PERMISSION_REFUSALS.AccountRead.message}`);
     let parsed;
     try {
       parsed = parseSoql(body.query, (name) => state.field(name));

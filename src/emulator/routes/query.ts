@@ -7,6 +7,7 @@
 import type { Request } from 'express';
 import { ApiError } from '../http/errors.js';
 import { apiLocals, type RouteModule } from '../http/context.js';
+import { requirePermission } from '../http/permissions.js';
 import { renderRecord } from '../render.js';
 import { executeQuery } from '../soql/execute.js';
 import { SoqlError } from '../soql/errors.js';
@@ -34,7 +35,7 @@ function page(state: EmulatorState, cursor: QueryCursor, locator: string, offset
 }
 
 export const registerQuery: RouteModule = ({ api, state, metered }) => {
-  api.get('/query', metered('query'), (req, res) => {
+  api.get('/query', metered('query'), requirePermission('AccountRead'), (req, res) => {
     const soql = req.query.q;
     if (typeof soql !== 'string' || soql.trim() === '') {
       throw new ApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
