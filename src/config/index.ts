@@ -88,7 +88,8 @@ const envSchema = z.object({
   NIGHTLY_RESERVE_WAIT_MS: positiveInt.default(15 * 60_000),
   NIGHTLY_POLL_INITIAL_MS: positiveInt.default(1_000),
   NIGHTLY_POLL_MAX_MS: positiveInt.default(30_000),
-  NIGHTLY_INGEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(150_000_000, 'at most 150000000 (Bulk API 2.0 upload limit)').default(100_000_000),
+  // Bulk API 2.0 counts 150 MB after base64 encoding and asks for raw uploads of at most 100 MB.
+  NIGHTLY_INGEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000, 'at most 100000000 (Bulk API 2.0 asks for uploads of at most 100 MB: its 150 MB limit is after base64 encoding)').default(100_000_000),
   NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
   NIGHTLY_SPLIT_PAGE_FROM: z.coerce.number().int().min(0).default(200_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
@@ -188,7 +189,7 @@ export interface NightlyConfig {
   readonly reserveWaitMs: number;
   readonly pollInitialMs: number;
   readonly pollMaxMs: number;
-  /** Largest CSV file per ingest job (Salesforce accepts 150 MB after base64; 100 MB raw is safe). */
+  /** Largest CSV file per ingest job, at most 100 MB raw (Salesforce's limit is 150 MB after base64). */
   readonly ingestMaxBytes: number;
   /** Ingest jobs a locked record is tried in before it is recorded as failed. */
   readonly retryAttempts: number;

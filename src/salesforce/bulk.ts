@@ -275,7 +275,7 @@ export class BulkClient {
     });
   }
 
-  /** Uploads one CSV file (the caller keeps it under the 150 MB limit). */
+  /** Uploads one CSV file (the caller keeps it at most 100 MB raw: Salesforce's 150 MB counts base64). */
   async upload(jobId: string, csvFile: string): Promise<void> {
     await this.send('bulkUpload', `Upload data to Bulk job ${jobId}`, { method: 'PUT', path: `${this.base}/ingest/${jobId}/batches`, csvFile });
   }

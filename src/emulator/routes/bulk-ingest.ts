@@ -3,7 +3,8 @@
  * `close_job.htm`, `get_job_info.htm`, `get_job_successful_results.htm`,
  * `get_job_failed_results.htm`, `get_job_unprocessed_results.htm`):
  * - `POST /jobs/ingest {object, operation: "update", contentType: "CSV", lineEnding}` → state Open;
- * - `PUT /jobs/ingest/{id}/batches` text/csv, once, at most 150 MB (`maxUploadBytes`);
+ * - `PUT /jobs/ingest/{id}/batches` text/csv, once, at most 150 MB once base64-encoded
+ *   (`maxUploadBase64Bytes`; 112.5 MB raw), 413 beyond;
  * - `PATCH /jobs/ingest/{id} {state: "UploadComplete" | "Aborted"}`;
  * - processing runs on its own, a slice of records per event-loop turn, through `updateAccounts`
  *   (the store's one write path) as the user who created the job, so change events name the
@@ -47,16 +48,22 @@ function ingestJobInfo(job: IngestJob, full: boolean): Record<string, unknown> {
   };
 }
 
-async function readBody(req: Request, limit: number): Promise<Buffer | 'too-large'> {
+/** Length of `bytes` bytes once base64-encoded (padded), which is how Salesforce counts an upload. */
+export function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/** The body, or its size when its base64 form would exceed `limit` (the rest is read and dropped). */
+async function readBody(req: Request, limit: number): Promise<Buffer | { tooLarge: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) tooLarge = true;
+    if (base64Length(size) > limit) tooLarge = true;
     if (!tooLarge) chunks.push(chunk);
   }
-  return tooLarge ? 'too-large' : Buffer.concat(chunks);
+  return tooLarge ? { tooLarge: size } : Buffer.concat(chunks);
 }
 
 function toRecord(header: string[], values: string[]): RecordInput {
@@ -223,9 +230,15 @@ export const registerBulkIngest: RouteModule = ({ api, admin, state, metered }) 
       req.resume();
       throw new ApiError(409, 'INVALIDJOBSTATE', `Job ${job.id} is ${job.state === 'Open' ? 'already holding its data (one upload per job)' : job.state}; data can be uploaded once, while it is Open.`);
     }
-    const body = await readBody(req, jobs.settings.maxUploadBytes);
-    if (body === 'too-large') {
-      throw new ApiError(413, 'REQUEST_ENTITY_TOO_LARGE', `Job data exceeds the maximum of ${jobs.settings.maxUploadBytes} bytes per upload; split it into several jobs.`);
+    const limit = jobs.settings.maxUploadBase64Bytes;
+    const body = await readBody(req, limit);
+    if (!Buffer.isBuffer(body)) {
+      // The status and code are an assumption: the documentation states the limit, not the refusal.
+      throw new ApiError(
+        413,
+        'REQUEST_ENTITY_TOO_LARGE',
+        `Job data of ${body.tooLarge} bytes is ${base64Length(body.tooLarge)} bytes base64-encoded, over the limit of ${limit}; upload at most 100 MB per job and split the rest into several jobs.`,
+      );
     }
     job.data = body;
     const firstLine = body.subarray(0, Math.min(body.length, 64 * 1024)).toString('utf8').split(/\r?\n/, 1)[0] ?? '';
@@ -295,7 +308,7 @@ export const registerBulkIngest: RouteModule = ({ api, admin, state, metered }) 
   admin.put('/bulk', (req, res) => {
     const b = (req.body ?? {}) as Partial<BulkSettings>;
     const next = { ...jobs.settings };
-    for (const key of ['queryStartMs', 'queryMsPerMillionRows', 'ingestSlice', 'ingestSliceDelayMs', 'maxUploadBytes', 'defaultPageRecords'] as const) {
+    for (const key of ['queryStartMs', 'queryMsPerMillionRows', 'ingestSlice', 'ingestSliceDelayMs', 'maxUploadBase64Bytes', 'defaultPageRecords'] as const) {
       if (b[key] !== undefined) {
         if (!(typeof b[key] === 'number' && b[key] >= 0)) return void res.status(400).json({ error: `${key} must be a number ≥ 0` });
         next[key] = b[key];
