@@ -91,6 +91,7 @@ const envSchema = z.object({
   // Bulk API 2.0 counts 150 MB after base64 encoding and asks for raw uploads of at most 100 MB.
   NIGHTLY_INGEST_MAX_BYTES: z.coerce.number().int().min(1_000).max(100_000_000, 'at most 100000000 (Bulk API 2.0 asks for uploads of at most 100 MB: its 150 MB limit is after base64 encoding)').default(100_000_000),
   NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
+  NIGHTLY_RESULT_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000, 'at least 1000').default(120_000),
   NIGHTLY_SPLIT_PAGE_FROM: z.coerce.number().int().min(0).default(200_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   ADMIN_USER: z.string().min(1).optional(),
@@ -193,6 +194,8 @@ export interface NightlyConfig {
   readonly ingestMaxBytes: number;
   /** Ingest jobs a locked record is tried in before it is recorded as failed. */
   readonly retryAttempts: number;
+  /** A Bulk results page that sends nothing for this long is given up and read again (same locator). */
+  readonly resultIdleTimeoutMs: number;
   /**
    * The first and the last page of a run, when they hold at least this many records, are written
    * with two ingest jobs each, the first submitted while the second half is scored: Salesforce starts
@@ -379,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       pollMaxMs: e.NIGHTLY_POLL_MAX_MS,
       ingestMaxBytes: e.NIGHTLY_INGEST_MAX_BYTES,
       retryAttempts: e.NIGHTLY_RETRY_ATTEMPTS,
+      resultIdleTimeoutMs: e.NIGHTLY_RESULT_IDLE_TIMEOUT_MS,
       splitPageFrom: e.NIGHTLY_SPLIT_PAGE_FROM,
       reasons: e.NIGHTLY_REASONS,
     }),

@@ -79,6 +79,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
     spec.outputFields.modelVersion,
   ];
   const poll = { initialMs: config.pollInitialMs, maxMs: config.pollMaxMs };
+  const bulkOptions = { poll, resultIdleTimeoutMs: config.resultIdleTimeoutMs };
   /** Whether this process has already said that /limits is refused (once is enough). */
   let warnedLimits = false;
 
@@ -119,7 +120,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
       if (!(await store.claimActive(runId)).claimed) return runProcessor(job, token);
     }
 
-    const bulk = new BulkClient(salesforce, { logger: log, poll });
+    const bulk = new BulkClient(salesforce, { logger: log, ...bulkOptions });
     try {
       if (!run.queryJobId) {
         // /limits needs View Setup and Configuration; without it the usage header is read instead.
@@ -173,7 +174,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
     const run = await store.get(runId);
     if (!run || FINISHED_STATES.has(run.state)) return { skipped: run ? `run is ${run.state}` : 'unknown run' };
     const log = logger.child({ runId, chunk: index });
-    const bulk = new BulkClient(salesforce, { logger: log, poll });
+    const bulk = new BulkClient(salesforce, { logger: log, ...bulkOptions });
     try {
       if (run.message) await store.update(runId, { message: '' });
       const outcome = await processChunk(

@@ -150,4 +150,30 @@ describe('emulator Bulk API 2.0 ingest jobs', () => {
     expect(await upload(3_000)).toBe(201);
     expect(await upload(3_001)).toBe(413);
   });
+
+  it('when internal batches run over their time limit, then they are retried (retries counts up) and a batch past 20 retries fails the job with the rest unprocessed', async () => {
+    org = await startOrg({ accounts: 1_000 });
+    const token = await signIn(org);
+    expect((await admin<Record<string, number>>(org, 'GET', '/bulk')).body).toMatchObject({ ingestBatchRecords: 10_000, ingestBatchMaxRetries: 20 });
+    // Batches of 100 records: batch 2 runs over its limit 3 times and then passes, batch 5 never does.
+    await admin(org, 'PUT', '/bulk', { ingestBatchRecords: 100, ingestSlice: 25, ingestBatchTimeouts: { batches: [{ batch: 2, times: 3 }, { batch: 5, times: 21 }] } });
+    const { body } = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    const csv = `Id,Churn_Risk__c\n${Array.from({ length: 1_000 }, (_, r) => `${org!.state.store.idOf(r)},Medium`).join('\n')}\n`;
+    expect((await raw(org, token, `${API}/jobs/ingest/${body.id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' })).status).toBe(201);
+    await call(org, token, `${API}/jobs/ingest/${body.id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    const info = await waitState(org, token, `${API}/jobs/ingest/${body.id}`, ['JobComplete', 'Failed']);
+    expect(info).toMatchObject({ state: 'Failed', numberRecordsProcessed: 500, numberRecordsFailed: 0, retries: 23 });
+    expect(String(info.errorMessage)).toMatch(/batch 6 could not be processed within 5 minutes after 20 retries/);
+    const unprocessed = (await raw(org, token, `${API}/jobs/ingest/${body.id}/unprocessedrecords`)).text.trim().split('\n').slice(1);
+    expect(unprocessed).toHaveLength(500);
+    expect(unprocessed[0]).toBe(`"${org.state.store.idOf(500)}","Medium"`);
+    const risk = org.state.field('Churn_Risk__c')!;
+    expect([org.state.store.get(499, risk), org.state.store.get(500, risk)]).toEqual(['Medium', null]);
+
+    // The plan applied to one job: the next one runs clean.
+    const next = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    await raw(org, token, `${API}/jobs/ingest/${next.body.id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' });
+    await call(org, token, `${API}/jobs/ingest/${next.body.id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    expect(await waitState(org, token, `${API}/jobs/ingest/${next.body.id}`, ['JobComplete', 'Failed'])).toMatchObject({ state: 'JobComplete', numberRecordsProcessed: 1_000, retries: 0 });
+  });
 });
