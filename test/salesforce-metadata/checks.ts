@@ -681,3 +681,83 @@ export function checkDescriptionLengths(root: string): string[] {
   }
   return problems;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. Apex limits the action must respect, and a test class that runs in any org
+
+/**
+ * The `static final Integer` constants of an Apex class, evaluated: literals and expressions over
+ * earlier constants with + - * / (integer division, as Apex does) and parentheses.
+ */
+export function apexIntegerConstants(source: string): Map<string, number> {
+  const values = new Map<string, number>();
+  const code = stripApexComments(source);
+  for (const [, name, expr] of code.matchAll(/static\s+final\s+Integer\s+([A-Z_][A-Z0-9_]*)\s*=\s*([^;]+);/g)) {
+    const tokens = expr!.match(/\d+|[A-Za-z_]\w*|[-+*/()]/g) ?? [];
+    let at = 0;
+    const primary = (): number => {
+      const t = tokens[at++];
+      if (t === '(') {
+        const v = sum();
+        at++;
+        return v;
+      }
+      if (t !== undefined && /^\d+$/.test(t)) return Number(t);
+      if (t !== undefined && values.has(t)) return values.get(t)!;
+      throw new Error(`cannot evaluate ${name} = ${expr}: unknown ${t}`);
+    };
+    const product = (): number => {
+      let v = primary();
+      while (tokens[at] === '*' || tokens[at] === '/') v = tokens[at++] === '*' ? v * primary() : Math.trunc(v / primary());
+      return v;
+    };
+    const sum = (): number => {
+      let v = product();
+      while (tokens[at] === '+' || tokens[at] === '-') v = tokens[at++] === '+' ? v + product() : v - product();
+      return v;
+    };
+    values.set(name!, sum());
+  }
+  return values;
+}
+
+/**
+ * ChurnScoreRefresh fits Apex's callout limits (Apex Developer Guide, "Callout Limits and
+ * Limitations": at most 100 callouts, each timeout at most 120,000 ms, and "the maximum cumulative
+ * timeout for callouts by a single Apex transaction is 120 seconds"): with MAX_ACCOUNTS Accounts in
+ * callouts of MAX_RECORDS_PER_CALLOUT (the prediction API takes at most 200 records), the timeouts add
+ * up to at most 120 s; the class tracks what it committed so a later change of the constants cannot
+ * pass the limit; the test class finds its profile without a (translated) profile name.
+ */
+export function checkCalloutLimits(root: string): string[] {
+  const problems: string[] = [];
+  const rel = `${paths.classes}/ChurnScoreRefresh.cls`;
+  const source = read(root, rel);
+  let c: Map<string, number>;
+  try {
+    c = apexIntegerConstants(source);
+  } catch (error) {
+    return [`${rel}: ${(error as Error).message}`];
+  }
+  const [limit, timeout, perCallout, max] = ['CALLOUT_TIME_LIMIT_MS', 'TIMEOUT_MS', 'MAX_RECORDS_PER_CALLOUT', 'MAX_ACCOUNTS'].map((n) => c.get(n));
+  if (limit === undefined || timeout === undefined || perCallout === undefined || max === undefined) {
+    return [`${rel}: CALLOUT_TIME_LIMIT_MS, TIMEOUT_MS, MAX_RECORDS_PER_CALLOUT and MAX_ACCOUNTS must be static final Integer constants`];
+  }
+  if (limit !== 120_000) problems.push(`${rel}: CALLOUT_TIME_LIMIT_MS is ${limit}; Apex's cumulative callout timeout is 120000 ms`);
+  if (timeout < 1 || timeout > 120_000) problems.push(`${rel}: TIMEOUT_MS is ${timeout}; a callout timeout is 1 to 120000 ms`);
+  if (perCallout < 1 || perCallout > 200) problems.push(`${rel}: MAX_RECORDS_PER_CALLOUT is ${perCallout}; the prediction API takes 1 to 200 records`);
+  const callouts = Math.ceil(max / perCallout);
+  if (callouts * timeout > 120_000) {
+    problems.push(`${rel}: MAX_ACCOUNTS ${max} needs ${callouts} callouts of ${timeout} ms = ${(callouts * timeout) / 1000} s, over Apex's 120 s of callout time per transaction`);
+  }
+  if (callouts > 100) problems.push(`${rel}: MAX_ACCOUNTS ${max} needs ${callouts} callouts, over Apex's 100 per transaction`);
+  const code = stripApexComments(source);
+  if (!/setTimeout\(\s*timeout\s*\)/.test(code) || !/CALLOUT_TIME_LIMIT_MS\s*-\s*calloutTimeCommittedMs/.test(code)) {
+    problems.push(`${rel}: the callout timeout is not taken from the callout time left (CALLOUT_TIME_LIMIT_MS - calloutTimeCommittedMs)`);
+  }
+  const testRel = `${paths.classes}/ChurnScoreRefresh_Test.cls`;
+  const test = stripApexComments(read(root, testRel));
+  if (/FROM\s+Profile\s+WHERE\s+Name\s*=/i.test(test)) problems.push(`${testRel}: looks a profile up by its name, which is translated in orgs with another language`);
+  if (!/calloutTimeCommittedMs/.test(test) || !/MAX_ACCOUNTS/.test(test)) problems.push(`${testRel}: no test runs the maximum number of Accounts against the callout time limit`);
+  return problems;
+}
