@@ -177,7 +177,7 @@ const xml = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   isArray: (name) =>
-    ['value', 'fields', 'fieldPermissions', 'outboundMessages', 'actionCalls', 'customPermissions', 'userPermissions', 'objectPermissions'].includes(name),
+    ['value', 'fields', 'fieldPermissions', 'outboundMessages', 'actionCalls', 'customPermissions', 'userPermissions', 'objectPermissions', 'decisions', 'rules', 'conditions'].includes(name),
 });
 
 export interface FieldFile {
@@ -419,10 +419,47 @@ export function checkOutboundMessage(root: string, files: Map<string, FieldFile>
   return problems;
 }
 
+/** Functions the entry formula may use: the documented ones (docs/salesforce-setup.md, "The loop-prevention rule"). */
+const DOCUMENTED_ENTRY_FUNCTIONS = new Set(['AND', 'OR', 'NOT', 'ISNEW', 'ISCHANGED']);
+
+/** What the flow does, read from its metadata: the entry formula's fields and the decision that ends it. */
+export interface FlowRule {
+  /** Fields whose ISCHANGED lets a change through the entry formula. */
+  changedFields: string[];
+  /** Whether a new Account passes the entry formula (ISNEW()). */
+  onCreate: boolean;
+  /** Custom permissions whose holders' changes end the flow before the outbound message. */
+  skippedPermissions: string[];
+}
+
+export function readFlowRule(root: string): FlowRule {
+  const flow = xml.parse(read(root, paths.flow)).Flow ?? {};
+  const formula = String(flow.start?.filterFormula ?? '');
+  const decisions = ([] as Array<Record<string, unknown>>).concat(flow.decisions ?? []);
+  const skippedPermissions: string[] = [];
+  for (const decision of decisions) {
+    for (const rule of ([] as Array<Record<string, unknown>>).concat((decision.rules as never) ?? [])) {
+      if (rule.connector) continue; // a rule that leads somewhere does not end the flow
+      const conditions = ([] as Array<Record<string, unknown>>).concat((rule.conditions as never) ?? []);
+      for (const c of conditions) {
+        const m = /^\$Permission\.(\w+)$/.exec(String(c.leftValueReference ?? ''));
+        const value = (c.rightValue as { booleanValue?: string } | undefined)?.booleanValue;
+        if (m && c.operator === 'EqualTo' && value === 'true' && conditions.length === 1) skippedPermissions.push(m[1]!);
+      }
+    }
+  }
+  return {
+    changedFields: [...formula.matchAll(/ISCHANGED\s*\(\s*\{!\$Record\.([A-Za-z0-9_]+)\}\s*\)/g)].map((m) => m[1]!),
+    onCreate: /ISNEW\s*\(\s*\)/.test(formula),
+    skippedPermissions,
+  };
+}
+
 /**
- * The flow's loop prevention: after-save on create and update, skips users with the custom
- * permission, fires on new Accounts and on a change of any input field, never on output fields,
- * and sends the outbound message that exists.
+ * The flow's loop prevention: after-save on create and update; the entry formula uses only documented
+ * functions and $Record (no $Permission there, where it is not documented), fires on new Accounts and
+ * on a change of any input field, never on output fields; a decision then ends the flow for holders
+ * of Churn_Integration_User; otherwise it sends the outbound message that exists.
  */
 export function checkFlow(root: string, files: Map<string, FieldFile>, spec: readonly AccountField[]): string[] {
   const problems: string[] = [];
@@ -433,23 +470,35 @@ export function checkFlow(root: string, files: Map<string, FieldFile>, spec: rea
   if (start.triggerType !== 'RecordAfterSave') problems.push(`${where}: triggerType is not RecordAfterSave`);
   if (start.recordTriggerType !== 'CreateAndUpdate') problems.push(`${where}: recordTriggerType is not CreateAndUpdate`);
   const formula = String(start.filterFormula ?? '');
-  if (!/NOT\s*\(\s*\{!\$Permission\.Churn_Integration_User\}\s*\)/.test(formula)) {
-    problems.push(`${where}: the entry formula does not skip users with $Permission.Churn_Integration_User`);
+  for (const [, fn] of formula.matchAll(/\b([A-Za-z_]+)\s*\(/g)) {
+    if (!DOCUMENTED_ENTRY_FUNCTIONS.has(fn!.toUpperCase())) problems.push(`${where}: the entry formula uses ${fn}(), not one of the functions the setup guide cites documentation for (AND, OR, NOT, ISNEW, ISCHANGED)`);
   }
-  if (!/ISNEW\s*\(\s*\)/.test(formula)) problems.push(`${where}: the entry formula does not fire for new Accounts (ISNEW())`);
-  const changed = [...formula.matchAll(/ISCHANGED\s*\(\s*\{!\$Record\.([A-Za-z0-9_]+)\}\s*\)/g)].map((m) => m[1]!);
+  for (const [, global] of formula.matchAll(/\{!(\$\w+)/g)) {
+    if (global !== '$Record') problems.push(`${where}: the entry formula uses ${global}, which is not documented in entry formulas (check it in a decision)`);
+  }
+  const rule = readFlowRule(root);
+  if (!rule.onCreate) problems.push(`${where}: the entry formula does not fire for new Accounts (ISNEW())`);
   const inputs = spec.filter((f) => f.role === 'input').map((f) => f.name);
   for (const field of inputs) {
-    if (!changed.includes(field)) problems.push(`${where}: the entry formula does not check ISCHANGED of input field ${field}`);
+    if (!rule.changedFields.includes(field)) problems.push(`${where}: the entry formula does not check ISCHANGED of input field ${field}`);
   }
   for (const [, field] of formula.matchAll(/\$Record\.([A-Za-z0-9_]+__c)/g)) {
     if (!files.has(field!)) problems.push(`${where}: references ${field}, which has no field file`);
     else if (!inputs.includes(field!)) problems.push(`${where}: the entry formula reacts to ${field}, which is not a model input (loop risk)`);
   }
+  if (!rule.skippedPermissions.includes('Churn_Integration_User')) {
+    problems.push(`${where}: no decision ends the flow for users with $Permission.Churn_Integration_User`);
+  }
+  const decisions = ([] as Array<Record<string, unknown>>).concat(flow.decisions ?? []);
+  const gate = decisions.find((d) => JSON.stringify(d.rules ?? '').includes('$Permission.Churn_Integration_User'));
+  if (gate && start.connector?.targetReference !== gate.name) problems.push(`${where}: the start does not lead to the ${String(gate.name)} decision, so the permission is not checked first`);
   const action = (flow.actionCalls ?? []).find((a: { actionType?: string }) => a.actionType === 'outboundMessage');
   if (!action) problems.push(`${where}: no actionCalls with actionType outboundMessage`);
-  else if (action.actionName !== 'Account.Churn_Account_Changed') {
-    problems.push(`${where}: the outbound message action is ${action.actionName}, not Account.Churn_Account_Changed`);
+  else {
+    if (action.actionName !== 'Account.Churn_Account_Changed') problems.push(`${where}: the outbound message action is ${action.actionName}, not Account.Churn_Account_Changed`);
+    if (gate && (gate.defaultConnector as { targetReference?: string } | undefined)?.targetReference !== action.name) {
+      problems.push(`${where}: the ${String(gate.name)} decision does not lead to the outbound message for other users`);
+    }
   }
   const customPermission = join(root, DEFAULT, 'customPermissions/Churn_Integration_User.customPermission-meta.xml');
   if (!existsSync(customPermission)) problems.push(`${where}: uses $Permission.Churn_Integration_User, but the custom permission has no file`);
