@@ -11,6 +11,7 @@ import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import type { DatabaseConfig } from '../db/pool.js';
+import { hasValidChecksum } from '../core/salesforce-id.js';
 
 const MY_DOMAIN = /\.my\.salesforce\.com$/i;
 
@@ -102,6 +103,7 @@ const envSchema = z.object({
   PREDICT_JWT_ISSUER: z.string().min(1).optional(),
   PREDICT_JWT_AUDIENCE: z.string().min(1).default('churn-prediction-api'),
   ENV_FILE: z.string().min(1).optional(),
+  PREDICT_JWT_MAX_LIFETIME_SECONDS: wholeNumber.min(10, 'at least 10').max(3_600, 'at most 3600 (one hour)').default(300),
   MODEL_PATH: z.string().min(1).default('models/churn-gbt.onnx'),
   MODEL_SPEC_PATH: z.string().min(1).optional(),
   SCORING_THREADS: positiveInt.default(1),
@@ -128,8 +130,10 @@ const envSchema = z.object({
   NIGHTLY_RESERVE_WAIT_MS: positiveInt.default(15 * 60_000),
   NIGHTLY_POLL_INITIAL_MS: positiveInt.default(1_000),
   NIGHTLY_POLL_MAX_MS: positiveInt.default(30_000),
-  NIGHTLY_INGEST_MAX_BYTES: wholeNumber.min(1_000).max(150_000_000, 'at most 150000000 (Bulk API 2.0 upload limit)').default(100_000_000),
+  // Bulk API 2.0 counts 150 MB after base64 encoding and asks for raw uploads of at most 100 MB.
+  NIGHTLY_INGEST_MAX_BYTES: wholeNumber.min(1_000).max(100_000_000, 'at most 100000000 (Bulk API 2.0 asks for uploads of at most 100 MB: its 150 MB limit is after base64 encoding)').default(100_000_000),
   NIGHTLY_RETRY_ATTEMPTS: positiveInt.default(5),
+  NIGHTLY_RESULT_IDLE_TIMEOUT_MS: wholeNumber.min(1_000, 'at least 1000').default(120_000),
   NIGHTLY_SPLIT_PAGE_FROM: wholeNumber.min(0).default(200_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   NODE_ENV: z.string().optional(),
@@ -199,9 +203,11 @@ export interface Config {
   readonly predict?: {
     /** Certificates' public keys that may sign tokens (several during a rotation). */
     readonly publicKeys: readonly KeyObject[];
-    /** Accepted `iss` values: an org id is accepted in its 15- and 18-character forms. */
-    readonly issuer: readonly string[];
+    /** The `iss` tokens must carry; an org id matches in its 15- and 18-character forms. */
+    readonly issuer: string;
     readonly audience: string;
+    /** Longest accepted token lifetime (exp − iat, or exp − now without iat), in seconds. */
+    readonly maxLifetimeSeconds: number;
   };
   /** Present when the process was asked to need it (`need: ['salesforce']`) or every variable is set. */
   readonly salesforce?: SalesforceConfig;
@@ -248,10 +254,12 @@ export interface NightlyConfig {
   readonly reserveWaitMs: number;
   readonly pollInitialMs: number;
   readonly pollMaxMs: number;
-  /** Largest CSV file per ingest job (Salesforce accepts 150 MB after base64; 100 MB raw is safe). */
+  /** Largest CSV file per ingest job, at most 100 MB raw (Salesforce's limit is 150 MB after base64). */
   readonly ingestMaxBytes: number;
   /** Ingest jobs a locked record is tried in before it is recorded as failed. */
   readonly retryAttempts: number;
+  /** A Bulk results page that sends nothing for this long is given up and read again (same locator). */
+  readonly resultIdleTimeoutMs: number;
   /**
    * The first and the last page of a run, when they hold at least this many records, are written
    * with two ingest jobs each, the first submitted while the second half is scored: Salesforce starts
@@ -367,10 +375,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
 
   const publicKeys = readPublicKeys(e);
   if (publicKeys && !e.PREDICT_JWT_ISSUER) fail('PREDICT_JWT_ISSUER', 'is required with PREDICT_JWT_PUBLIC_KEYS (the iss claim Salesforce puts in its tokens)');
-  const issuer = e.PREDICT_JWT_ISSUER!;
-  // Salesforce may render {!$Organization.Id} with 15 or 18 characters; both name the same org.
-  const issuers = /^00D[a-zA-Z0-9]{15}$/.test(issuer ?? '') ? [issuer, issuer.slice(0, 15)] : [issuer];
-  const predict = publicKeys ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: Object.freeze(issuers), audience: e.PREDICT_JWT_AUDIENCE }) : undefined;
+  const issuer = e.PREDICT_JWT_ISSUER;
+  // An org id is compared in its canonical 15-character form (http/predict/auth.ts): an 18-character
+  // one must carry a valid case-checksum suffix, or no token would ever match it.
+  if (issuer && /^00D[a-zA-Z0-9]{15}$/.test(issuer) && !hasValidChecksum(issuer)) {
+    fail('PREDICT_JWT_ISSUER', `is not a valid 18-character org id (its last three characters are not the case checksum of the first 15); copy it again, or use the 15-character id from Setup → Company Information`);
+  }
+  const predict = publicKeys
+    ? Object.freeze({ publicKeys: Object.freeze(publicKeys), issuer: issuer!, audience: e.PREDICT_JWT_AUDIENCE, maxLifetimeSeconds: e.PREDICT_JWT_MAX_LIFETIME_SECONDS })
+    : undefined;
 
   if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     fail(e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD', 'must be set together with its pair (ADMIN_USER and ADMIN_PASSWORD), or neither');
@@ -439,6 +452,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       pollMaxMs: e.NIGHTLY_POLL_MAX_MS,
       ingestMaxBytes: e.NIGHTLY_INGEST_MAX_BYTES,
       retryAttempts: e.NIGHTLY_RETRY_ATTEMPTS,
+      resultIdleTimeoutMs: e.NIGHTLY_RESULT_IDLE_TIMEOUT_MS,
       splitPageFrom: e.NIGHTLY_SPLIT_PAGE_FROM,
       reasons: e.NIGHTLY_REASONS,
     }),

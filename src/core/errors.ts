@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   SF_UNAVAILABLE: 'Salesforce answered 5xx or could not be reached; try again later.',
   SF_RECORD_LOCKED: 'Salesforce could not lock the record (UNABLE_TO_LOCK_ROW); try again later.',
   SF_API_ERROR: 'Salesforce refused the request (an error that retrying will not fix).',
+  SF_PERMISSION_DENIED: 'The Salesforce user lacks a permission the call needs (API Enabled, View Setup and Configuration).',
   SF_MALFORMED_QUERY: 'Salesforce could not parse the SOQL query.',
   MODEL_INVALID: 'The ONNX model or its feature spec is missing, corrupt or does not match.',
   SCORING_FAILED: 'A record could not be scored.',

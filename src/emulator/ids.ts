@@ -1,33 +1,17 @@
 /**
  * Salesforce record ids: 3-character key prefix, 2-character instance, 1 reserved character and a
  * 9-character base-62 number, plus a 3-character suffix that encodes the case of the first 15
- * characters so the 18-character form can be compared case-insensitively.
+ * characters so the 18-character form can be compared case-insensitively (the suffix arithmetic is
+ * core's, shared with the production code that compares org ids).
  * https://help.salesforce.com/s/articleView?id=000385008 (15 vs 18 character ids)
  */
+import { canonicalId15, idSuffix, to18 } from '../core/salesforce-id.js';
+
+export { canonicalId15, idSuffix, to18 };
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
-const ID_CHARS = /^[a-zA-Z0-9]+$/;
 
 export const KEY_PREFIX = { account: '001', user: '005', org: '00D', queryLocator: '01g' } as const;
-
-/** The 3-character case-checksum suffix of a 15-character id. */
-export function idSuffix(id15: string): string {
-  let suffix = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0;
-    for (let i = 0; i < 5; i++) {
-      const c = id15.charCodeAt(chunk * 5 + i);
-      if (c >= 65 && c <= 90) bits |= 1 << i;
-    }
-    suffix += SUFFIX_CHARS[bits];
-  }
-  return suffix;
-}
-
-export function to18(id15: string): string {
-  return id15 + idSuffix(id15);
-}
 
 export function base62(n: number, width: number): string {
   let s = '';
@@ -52,24 +36,4 @@ export function fromBase62(s: string): number {
 /** Builds an 18-character id from a key prefix, a 2-character instance code and a record number. */
 export function makeId(prefix: string, instance: string, n: number): string {
   return to18(`${prefix}${instance}0${base62(n, 9)}`);
-}
-
-/**
- * The canonical 15-character form of a 15- or 18-character id, or undefined when it is not an id.
- * An 18-character id is case-insensitive: its suffix restores the case of the first 15 characters.
- */
-export function canonicalId15(value: string): string | undefined {
-  if ((value.length !== 15 && value.length !== 18) || !ID_CHARS.test(value)) return undefined;
-  if (value.length === 15) return value;
-  const suffix = value.slice(15).toUpperCase();
-  let out = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    const bits = SUFFIX_CHARS.indexOf(suffix[chunk]!);
-    if (bits < 0) return undefined;
-    for (let i = 0; i < 5; i++) {
-      const ch = value[chunk * 5 + i]!;
-      out += bits & (1 << i) ? ch.toUpperCase() : ch.toLowerCase();
-    }
-  }
-  return out;
 }

@@ -29,10 +29,17 @@ export interface EmulatorOptions extends OutboundOptions {
   /** A second, administrator user that may edit every updateable field (used by test changes). @defaultValue 'admin@emulator.local' */
   adminUsername?: string;
   /**
-   * Users who approved the app or are pre-authorized by the admin; the others are refused with
-   * "user hasn't approved this consumer". @defaultValue [username, adminUsername]
+   * Users who may use the app: pre-authorized by the admin (or, with `permittedUsers`
+   * 'AllSelfAuthorize', who approved it themselves). The others are refused with
+   * `invalid_app_access` "user is not admin approved to access this app" (or `invalid_grant` "user
+   * hasn't approved this consumer" when users self-authorize). @defaultValue [username, adminUsername]
    */
   approvedUsers?: string[];
+  /**
+   * The app's OAuth policy "Permitted Users", as in the shipped `.ecaOauthPlcy`
+   * (`permittedUsersPolicyType`). @defaultValue 'AdminApprovedPreAuthorized'
+   */
+  permittedUsers?: PermittedUsers;
   /**
    * The certificate uploaded to the app, to verify assertions: an X.509 PEM, a public key PEM or a
    * KeyObject. When absent an RSA key pair is generated and its private key returned by
@@ -48,8 +55,10 @@ export interface EmulatorOptions extends OutboundOptions {
   /** Latest API version served; versions 31.0 up to it are listed. @defaultValue '68.0' */
   latestApiVersion?: string;
   /**
-   * How far ahead of now an assertion's `exp` may be. Salesforce documents about 3 minutes; some
-   * sources say 5, so the emulator accepts up to 5 and refuses more. @defaultValue 300
+   * When set, refuses assertions whose `exp` is further ahead than this. Off by default because
+   * Salesforce accepts them: its help asks for an `exp` within 3 minutes, but its own CLI (`sf org
+   * login jwt`) sends `exp` in milliseconds, tens of thousands of years ahead, and real orgs accept
+   * it. Only an `exp` that is missing or past is refused. @defaultValue undefined (no upper bound)
    */
   maxAssertionLifetimeSeconds?: number;
   /** Records per query page (Salesforce's default and maximum is 2000). @defaultValue 2000 */
@@ -60,8 +69,10 @@ export interface EmulatorOptions extends OutboundOptions {
   now?: () => number;
 }
 
-export type ResolvedOptions = Required<Omit<EmulatorOptions, 'certificate' | 'logger' | 'orgId' | 'consumerKey'>> &
-  Pick<EmulatorOptions, 'certificate' | 'logger' | 'orgId' | 'consumerKey'>;
+export type PermittedUsers = 'AdminApprovedPreAuthorized' | 'AllSelfAuthorize';
+
+export type ResolvedOptions = Required<Omit<EmulatorOptions, 'certificate' | 'logger' | 'orgId' | 'consumerKey' | 'maxAssertionLifetimeSeconds'>> &
+  Pick<EmulatorOptions, 'certificate' | 'logger' | 'orgId' | 'consumerKey' | 'maxAssertionLifetimeSeconds'>;
 
 export const DEFAULT_OPTIONS = {
   port: 0,
@@ -76,7 +87,7 @@ export const DEFAULT_OPTIONS = {
   username: 'integration@emulator.local',
   adminUsername: 'admin@emulator.local',
   latestApiVersion: '68.0',
-  maxAssertionLifetimeSeconds: 300,
+  permittedUsers: 'AdminApprovedPreAuthorized',
   queryPageSize: 2000,
   ...OUTBOUND_DEFAULTS,
 } as const;
@@ -106,6 +117,8 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
   check(Number.isInteger(o.queryPageSize) && o.queryPageSize >= 200 && o.queryPageSize <= 2000, 'query page size must be 200..2000');
   check(o.orgId === undefined || /^00D[a-zA-Z0-9]{15}$/.test(o.orgId), `org id must be an 18-character 00D… id, got ${o.orgId}`);
   check(o.username.includes('@') && o.adminUsername.includes('@'), 'usernames look like email addresses');
+  check(o.permittedUsers === 'AdminApprovedPreAuthorized' || o.permittedUsers === 'AllSelfAuthorize', `permitted users must be AdminApprovedPreAuthorized or AllSelfAuthorize, got ${String(o.permittedUsers)}`);
+  check(o.maxAssertionLifetimeSeconds === undefined || o.maxAssertionLifetimeSeconds > 0, 'max assertion lifetime must be above 0 seconds');
   checkOutboundOptions(o);
   return o;
 }

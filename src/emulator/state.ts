@@ -10,8 +10,8 @@ import { hash32, Rng } from './random.js';
 import { EMULATED_FIELDS, findField, type EmulatedField } from './schema.js';
 import { AccountStore } from './store.js';
 import { OutboundSender } from './outbound/sender.js';
-import { TokenStore, type OrgUser } from './auth/tokens.js';
-import type { ResolvedOptions } from './options.js';
+import { INTEGRATION_PERMISSIONS, TokenStore, type OrgUser } from './auth/tokens.js';
+import type { PermittedUsers, ResolvedOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 
 /** Initial LastModifiedDate of generated records: fixed so data is the same run to run. */
@@ -186,6 +186,8 @@ export class EmulatorState {
   readonly validationRules = new Map<number, ValidationRule>();
   /** Fields removed from the org (describe omits them; queries and updates refuse them). */
   readonly removedFields = new Set<string>();
+  /** The app's "Permitted Users" OAuth policy (changed through the admin API). */
+  permittedUsers: PermittedUsers;
   /** Accepted JWT audiences; the server adds its own URL once listening. */
   readonly audiences = new Set(['https://login.salesforce.com', 'https://test.salesforce.com']);
   baseUrl = '';
@@ -196,6 +198,7 @@ export class EmulatorState {
     const seed = options.seed;
     this.now = options.now;
     this.logger = options.logger;
+    this.permittedUsers = options.permittedUsers;
     // Instance part of every id: two base-62 characters fixed by the seed (e.g. "Dn").
     this.instance = base62(62 + (hash32(seed, 0x1d) % (62 * 61)), 2);
     this.orgId = options.orgId ?? makeId(KEY_PREFIX.org, this.instance, hash32(seed, 0x0a9) % 1_000_000_000);
@@ -211,7 +214,8 @@ export class EmulatorState {
     }
     const approved = new Set(options.approvedUsers.map((u) => u.toLowerCase()));
     const addUser = (username: string, role: OrgUser['role'], n: number): OrgUser => {
-      const user: OrgUser = { id: makeId(KEY_PREFIX.user, this.instance, n), username, role, approved: approved.has(username.toLowerCase()) };
+      const permissions = role === 'integration' ? { ...INTEGRATION_PERMISSIONS } : { ApiEnabled: true, ViewSetup: true, AccountRead: true, AccountEdit: true };
+      const user: OrgUser = { id: makeId(KEY_PREFIX.user, this.instance, n), username, role, approved: approved.has(username.toLowerCase()), permissions };
       this.users.set(username.toLowerCase(), user);
       return user;
     };

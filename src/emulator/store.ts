@@ -90,6 +90,7 @@ export class AccountStore {
   private readonly users: StoreUser[] = [];
   private readonly userIndex = new Map<string, number>();
   private readonly events = new EventEmitter();
+  private readonly beforeWrite: Array<(row: number, field: EmulatedField, previous: FieldValue) => void> = [];
   private liveCount: number;
 
   constructor(options: StoreOptions) {
@@ -246,7 +247,11 @@ export class AccountStore {
   update(row: number, values: ReadonlyMap<EmulatedField, FieldValue>, user: StoreUser, at: number): AccountChange {
     const changedFields: string[] = [];
     for (const [field, value] of values) {
-      if (this.get(row, field) !== value) changedFields.push(field.name);
+      const previous = this.get(row, field);
+      if (previous !== value) {
+        changedFields.push(field.name);
+        for (const listener of this.beforeWrite) listener(row, field, previous);
+      }
       this.setRaw(row, field, value);
     }
     this.numbers('LastModifiedDate')[row] = at;
@@ -274,6 +279,18 @@ export class AccountStore {
     const event: AccountDelete = { id: this.idOf(row), row, userId: user.id, username: user.username, at };
     this.events.emit('delete', event);
     return true;
+  }
+
+  /**
+   * Subscribes to each field value about to be overwritten (Bulk query results keep the values their
+   * job saw); returns the unsubscribe function. Called synchronously, before the new value is stored.
+   */
+  onBeforeWrite(listener: (row: number, field: EmulatedField, previous: FieldValue) => void): () => void {
+    this.beforeWrite.push(listener);
+    return () => {
+      const i = this.beforeWrite.indexOf(listener);
+      if (i >= 0) this.beforeWrite.splice(i, 1);
+    };
   }
 
   /** Subscribes to writes; returns the unsubscribe function. */

@@ -5,12 +5,14 @@
  * ALL_OR_NONE_OPERATION_ROLLED_BACK (resources_composite_sobjects_collections_update.htm).
  *
  * Per-record checks, in Salesforce's order: id well-formed (MALFORMED_ID), record exists
- * (INVALID_CROSS_REFERENCE_KEY), not deleted (ENTITY_IS_DELETED), field-level security of the
+ * (INVALID_CROSS_REFERENCE_KEY), not deleted (ENTITY_IS_DELETED), edit access on Account
+ * (INSUFFICIENT_ACCESS_OR_READONLY, http/permissions.ts), field-level security of the
  * writing user (INVALID_FIELD_FOR_INSERT_UPDATE), values (restricted picklist, required, length,
  * numeric range), row lock (UNABLE_TO_LOCK_ROW, injected), validation rules
  * (FIELD_CUSTOM_VALIDATION_EXCEPTION, armed through the admin API).
  */
 import type { OrgUser } from './auth/tokens.js';
+import { NO_EDIT_ACCESS } from './http/permissions.js';
 import type { EmulatedField } from './schema.js';
 import type { EmulatorState } from './state.js';
 import type { FieldValue } from './store.js';
@@ -135,6 +137,7 @@ export function updateAccounts(state: EmulatorState, records: RecordInput[], opt
     if (found.kind === 'missing') return { errors: [error('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [])] };
     const { row } = found;
     if (store.isDeleted(row)) return { row, errors: [error('ENTITY_IS_DELETED', 'entity is deleted', [])] };
+    if (!options.user.permissions.AccountEdit) return { row, errors: [error(NO_EDIT_ACCESS.statusCode, NO_EDIT_ACCESS.message, [])] };
 
     const names = Object.keys(record).filter((k) => k !== 'attributes' && k !== idKey);
     const forbidden = names.map((n) => fieldsOf.get(n)!).filter((f) => !canEdit(options.user, f));

@@ -23,12 +23,19 @@
  *    failure log with Salesforce's reason;
  * 5. retry jobs up to `retryAttempts`, then record what is left as failed;
  * 6. add the chunk's counts to the run, once.
+ *
+ * A page whose download breaks off or goes silent (BulkClient's idle timeout), or that ends short of
+ * its Sforce-NumberOfRecords, fails the attempt with a retryable error once the parts already being
+ * submitted have settled; the queue runs the chunk again, which reads the page again with the same
+ * locator (Salesforce keeps a job's results and its locators while the job exists) and skips the
+ * parts already submitted, so nothing is written twice and nothing is lost.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '../core/errors.js';
 import { bulkCsvCell, type Failure } from '../core/rescore.js';
 import type { Logger } from '../log/logger.js';
 import { isTerminalState, type BulkClient, type BulkJobInfo, type RecordResult } from '../salesforce/bulk.js';
@@ -185,8 +192,18 @@ export async function processChunk(ctx: ChunkContext, run: RunRecord, index: num
         const pass = await scorePage(ctx, run, state, { header: page.header, records: page.records, cutAt }, columns, header, tmpBase, log, (file, part) =>
           ensureSubmitted(ctx, state, save, file, part, log),
         );
+        temporary.push(...pass.files.map((f) => f.path));
+        // A page that ended early without a network error (a proxy that closed the body cleanly)
+        // must not pass for a whole one: its missing records would never be scored.
+        if (Number.isFinite(page.numberOfRecords) && pass.read !== page.numberOfRecords) {
+          throw new AppError({
+            code: 'SF_UNAVAILABLE',
+            message: `The results page of chunk ${index} ended after ${pass.read} of its ${page.numberOfRecords} records; it will be read again with the same locator.`,
+            retryable: true,
+            details: { read: pass.read, expected: page.numberOfRecords },
+          });
+        }
         files = pass.files;
-        temporary.push(...files.map((f) => f.path));
         state.parts = files.length;
         state.counts.read = pass.read;
         state.counts.scored = pass.scored;
@@ -349,19 +366,29 @@ async function scorePage(
       ctx.onProgress?.();
     });
   };
-  for (;;) {
-    // A batch ends at the cut point, so the part before it holds exactly the first half.
-    const max = cutAt !== undefined && read < cutAt ? Math.min(ctx.scoreBatch, cutAt - read) : ctx.scoreBatch;
-    const batch = await records(max);
-    if (!batch) break;
-    read += batch.count;
-    await flush(batch, read === cutAt);
-    state.counts.read = read;
-    // Progress for `rescore --wait` and the admin endpoint, a few times a second at most.
-    if (Date.now() - lastSaved > 2_000) {
-      lastSaved = Date.now();
-      await ctx.store.saveChunk(run.id, state);
+  try {
+    for (;;) {
+      // A batch ends at the cut point, so the part before it holds exactly the first half.
+      const max = cutAt !== undefined && read < cutAt ? Math.min(ctx.scoreBatch, cutAt - read) : ctx.scoreBatch;
+      const batch = await records(max);
+      if (!batch) break;
+      read += batch.count;
+      await flush(batch, read === cutAt);
+      state.counts.read = read;
+      // Progress for `rescore --wait` and the admin endpoint, a few times a second at most.
+      if (Date.now() - lastSaved > 2_000) {
+        lastSaved = Date.now();
+        await ctx.store.saveChunk(run.id, state);
+      }
     }
+  } catch (error) {
+    // The page broke off: let the scoring in flight and the parts already being submitted settle
+    // (their ingest jobs are recorded in the chunk state), so the next attempt starts from a state
+    // no background call will overwrite, and skips what was submitted.
+    await pending?.catch(() => undefined);
+    await Promise.allSettled(early);
+    await writer.finish().catch(() => undefined);
+    throw error;
   }
   if (pending) await pending;
   await writer.finish();
@@ -447,8 +474,13 @@ async function collect(ctx: ChunkContext, run: RunRecord, state: ChunkState, job
   if (unprocessed > 0) for await (const r of ctx.bulk.unprocessedRecords(job.id)) retry.push(r);
   if (info.state !== 'JobComplete') {
     const why = info.errorMessage ?? info.state;
-    log.warn({ jobId: job.id, state: info.state, errorMessage: info.errorMessage, unprocessed }, 'ingest job did not complete; its unprocessed records are resubmitted');
-    await ctx.store.event(run.id, `chunk ${state.index}: ingest job ${job.id} ended ${info.state} (${why}); ${processed} processed, ${unprocessed} unprocessed records resubmitted`);
+    // Salesforce retries an internal batch that runs over its time limit; `retries` says how often.
+    const retries = Number(info.retries ?? 0);
+    log.warn({ jobId: job.id, state: info.state, errorMessage: info.errorMessage, unprocessed, retries }, 'ingest job did not complete; its unprocessed records are resubmitted');
+    await ctx.store.event(
+      run.id,
+      `chunk ${state.index}: ingest job ${job.id} ended ${info.state} (${why}); ${processed} processed, ${unprocessed} unprocessed records resubmitted${retries > 0 ? `; Salesforce had retried its batches ${retries} times` : ''}`,
+    );
   }
   await ctx.failures.record(permanent, 'nightly');
   state.counts.written += processed - failedCount;

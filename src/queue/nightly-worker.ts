@@ -1,7 +1,8 @@
 /**
  * The nightly queue: its schedule, the enqueueing of manual runs, and the BullMQ processor of `run`
  * and `chunk` jobs. Retries are decided here, at the queue boundary:
- * - the org's API allowance below NIGHTLY_API_RESERVE (before a run) or used up (REQUEST_LIMIT_EXCEEDED
+ * - the org's API allowance below NIGHTLY_API_RESERVE (before a run, from /limits, or from the
+ *   Sforce-Limit-Info header when the user may not read /limits) or used up (REQUEST_LIMIT_EXCEEDED
  *   during one): the job is delayed and the run record says why; the chunk resumes from its state;
  * - a failure that may pass (Salesforce unavailable, a job still queued after hours): thrown, so
  *   BullMQ retries the job with back-off; the run record gets an event;
@@ -78,6 +79,9 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
     spec.outputFields.modelVersion,
   ];
   const poll = { initialMs: config.pollInitialMs, maxMs: config.pollMaxMs };
+  const bulkOptions = { poll, resultIdleTimeoutMs: config.resultIdleTimeoutMs };
+  /** Whether this process has already said that /limits is refused (once is enough). */
+  let warnedLimits = false;
 
   /** Metrics of a run that ended, in the process that saw it end. */
   const ended = async (runId: string) => {
@@ -116,13 +120,19 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
       if (!(await store.claimActive(runId)).claimed) return runProcessor(job, token);
     }
 
-    const bulk = new BulkClient(salesforce, { logger: log, poll });
+    const bulk = new BulkClient(salesforce, { logger: log, ...bulkOptions });
     try {
       if (!run.queryJobId) {
-        const limits = await salesforce.limits();
-        bulk.calls += 1;
-        const remaining = limits.DailyApiRequests?.Remaining;
-        if (remaining !== undefined && remaining < config.apiReserve) {
+        // /limits needs View Setup and Configuration; without it the usage header is read instead.
+        const usage = await salesforce.dailyApiUsage();
+        bulk.calls += usage.calls;
+        if (usage.refusal && !warnedLimits) {
+          warnedLimits = true;
+          log.warn({ err: usage.refusal.message }, 'nightly run: /limits refused; reading the allowance from the Sforce-Limit-Info header');
+          await store.event(runId, `allowance read from the Sforce-Limit-Info header (${usage.used}/${usage.limit}): ${usage.refusal.message}`);
+        }
+        const remaining = usage.remaining;
+        if (remaining < config.apiReserve) {
           const message = `waiting: ${remaining} daily API calls left, below NIGHTLY_API_RESERVE=${config.apiReserve}; checking again in ${Math.round(config.reserveWaitMs / 1000)} s`;
           log.warn({ remaining, reserve: config.apiReserve }, `nightly run ${message}`);
           await store.update(runId, { state: 'waiting-api', message });
@@ -164,7 +174,7 @@ export function startNightlyWorker(options: NightlyWorkerOptions): { worker: Wor
     const run = await store.get(runId);
     if (!run || FINISHED_STATES.has(run.state)) return { skipped: run ? `run is ${run.state}` : 'unknown run' };
     const log = logger.child({ runId, chunk: index });
-    const bulk = new BulkClient(salesforce, { logger: log, poll });
+    const bulk = new BulkClient(salesforce, { logger: log, ...bulkOptions });
     try {
       if (run.message) await store.update(runId, { message: '' });
       const outcome = await processChunk(

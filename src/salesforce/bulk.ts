@@ -84,12 +84,67 @@ interface Send {
   json?: unknown;
   csvFile?: string;
   accept?: string;
+  /** Aborts the request and its body (a results download that went silent). */
+  signal?: AbortSignal;
 }
 
-/** The body of a CSV response as a record reader; `stop` discards the rest of it. */
-function csvRecords(response: Response): { reader: CsvRecordReader; stop: () => Promise<void> } {
+/** How a results body that stops short is reported; the caller reads the same page again. */
+interface BodyGuard {
+  /** Give up when no bytes arrive for this long. */
+  idleMs: number;
+  abort: AbortController;
+  /** e.g. "results page of Bulk query job 750… (locator …)" */
+  what: string;
+}
+
+/**
+ * The body of a CSV response as a record reader; `stop` discards the rest of it. With a guard, a body
+ * that breaks off (connection closed mid-page) or goes silent for `idleMs` ends in a retryable
+ * SF_UNAVAILABLE instead of an unclassified stream error or a wait of minutes: Salesforce warns that
+ * large result sets can time out before all the data arrives (query_get_job_results.htm).
+ */
+function csvRecords(response: Response, guard?: BodyGuard): { reader: CsvRecordReader; stop: () => Promise<void> } {
   const body = response.body as unknown as AsyncIterable<Uint8Array> | null;
-  const source = body ? body[Symbol.asyncIterator]() : (async function* () {})();
+  const inner = body ? body[Symbol.asyncIterator]() : (async function* () {})();
+  if (!guard) return { reader: new CsvRecordReader(inner), stop: async () => void (await inner.return?.()) };
+  let received = 0;
+  const broke = (why: string, cause?: unknown) =>
+    new AppError({
+      code: 'SF_UNAVAILABLE',
+      message: `The ${guard.what} ${why} after ${received} bytes; the page will be read again with the same locator.`,
+      retryable: true,
+      details: { bytes: received },
+      cause,
+    });
+  const source: AsyncIterator<Uint8Array> = {
+    next: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const silent = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // Settle the race first, then abort: the aborted read's own failure must not win it.
+          reject(broke(`sent nothing for ${Math.round(guard.idleMs / 1000)} s`));
+          guard.abort.abort();
+        }, guard.idleMs);
+      });
+      try {
+        const reading = inner.next();
+        // When the silence wins, the abort makes this read fail later: that failure is expected.
+        reading.catch(() => undefined);
+        const step = await Promise.race([reading, silent]);
+        if (!step.done) received += step.value.length;
+        return step;
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        throw broke(`broke off (${(error as Error).message}${(error as { cause?: Error }).cause?.message ? `: ${(error as { cause: Error }).cause.message}` : ''})`, error);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    return: async () => {
+      guard.abort.abort();
+      return (await inner.return?.().catch(() => undefined)) ?? { done: true, value: undefined };
+    },
+  };
   return { reader: new CsvRecordReader(source), stop: async () => void (await source.return?.()) };
 }
 
@@ -107,7 +162,13 @@ export class BulkClient {
 
   constructor(
     readonly client: SalesforceClient,
-    private readonly options: { logger?: Logger; poll?: PollOptions; getRetries?: number } = {},
+    private readonly options: {
+      logger?: Logger;
+      poll?: PollOptions;
+      getRetries?: number;
+      /** A results page that sends nothing for this long is given up (and read again). @defaultValue 120000 */
+      resultIdleTimeoutMs?: number;
+    } = {},
   ) {}
 
   private get base(): string {
@@ -150,7 +211,13 @@ export class BulkClient {
       }
       let response: Response;
       try {
-        response = await fetch(`${this.client.connection.instanceUrl}${request.path}`, { method: request.method, headers, body, ...(request.csvFile ? { duplex: 'half' } : {}) } as RequestInit);
+        response = await fetch(`${this.client.connection.instanceUrl}${request.path}`, {
+          method: request.method,
+          headers,
+          body,
+          signal: request.signal,
+          ...(request.csvFile ? { duplex: 'half' } : {}),
+        } as RequestInit);
       } catch (error) {
         if (attempt < getRetries) {
           await sleep(500 * 2 ** attempt);
@@ -245,14 +312,20 @@ export class BulkClient {
   async resultPage(jobId: string, locator: string | null, maxRecords: number): Promise<ResultPage> {
     const params = new URLSearchParams({ maxRecords: String(maxRecords) });
     if (locator) params.set('locator', locator);
+    const abort = new AbortController();
     const response = await this.send('bulkResults', `Read Bulk query results of ${jobId}`, {
       method: 'GET',
       path: `${this.base}/query/${jobId}/results?${params}`,
       accept: 'text/csv',
+      signal: abort.signal,
     });
     const next = response.headers.get('sforce-locator');
     const numberOfRecords = Number(response.headers.get('sforce-numberofrecords') ?? 'NaN');
-    const { reader, stop } = csvRecords(response);
+    const { reader, stop } = csvRecords(response, {
+      idleMs: this.options.resultIdleTimeoutMs ?? 120_000,
+      abort,
+      what: `results page of Bulk query job ${jobId} (${locator ? `locator ${locator}` : 'first page'})`,
+    });
     const first = await reader.next(1);
     const header = first ? (parseCsvRecords(first.bytes)[0] ?? []) : [];
     return {
@@ -275,7 +348,7 @@ export class BulkClient {
     });
   }
 
-  /** Uploads one CSV file (the caller keeps it under the 150 MB limit). */
+  /** Uploads one CSV file (the caller keeps it at most 100 MB raw: Salesforce's 150 MB counts base64). */
   async upload(jobId: string, csvFile: string): Promise<void> {
     await this.send('bulkUpload', `Upload data to Bulk job ${jobId}`, { method: 'PUT', path: `${this.base}/ingest/${jobId}/batches`, csvFile });
   }

@@ -6,7 +6,7 @@
  */
 import { Connection } from 'jsforce';
 import type { SalesforceConfig } from '../config/index.js';
-import { AppError } from '../core/errors.js';
+import { AppError, isAppError } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import { observeApiUsage, salesforceCalls } from '../observability/metrics.js';
 import { TokenProvider, type Token } from './auth.js';
@@ -58,6 +58,22 @@ export interface ApiUsage {
 
 export interface OrgLimits {
   [name: string]: { Max: number; Remaining: number };
+}
+
+/** The org's daily API allowance and where it was read. */
+export interface DailyApiUsage {
+  used: number;
+  limit: number;
+  remaining: number;
+  /**
+   * `limits`: the /limits resource; `header`: the Sforce-Limit-Info header, because the user may not
+   * read /limits (it needs View Setup and Configuration).
+   */
+  source: 'limits' | 'header';
+  /** Calls this reading cost (1, or 2 when /limits was refused and carried no usage header). */
+  calls: number;
+  /** Why /limits was not used, when it was not. */
+  refusal?: AppError;
 }
 
 export interface RetryOptions {
@@ -241,6 +257,41 @@ export class SalesforceClient {
   /** The org's limits; `DailyApiRequests.Remaining` is the allowance left today. */
   limits(): Promise<OrgLimits> {
     return this.request<OrgLimits>('limits', 'Read org limits', { method: 'GET', url: `${this.basePath()}/limits` });
+  }
+
+  /**
+   * Today's API usage. Reads /limits, which needs the View Setup and Configuration permission
+   * (REST API Developer Guide, "Limits"); when Salesforce refuses it for that reason, falls back to the
+   * `Sforce-Limit-Info: api-usage=used/limit` header every REST response carries
+   * (headers_api_usage.htm), from the refused response itself or, when it had none, from the
+   * version's resource list (which needs only API Enabled). Other failures are thrown as they are.
+   */
+  async dailyApiUsage(): Promise<DailyApiUsage> {
+    this.connection.limitInfo = {};
+    try {
+      const limits = await this.limits();
+      const daily = limits.DailyApiRequests;
+      if (daily) return { used: daily.Max - daily.Remaining, limit: daily.Max, remaining: daily.Remaining, source: 'limits', calls: 1 };
+      const usage = this.apiUsage;
+      if (!usage) throw new AppError({ code: 'SF_API_ERROR', message: 'Read org limits: the org reported no DailyApiRequests and no Sforce-Limit-Info header.' });
+      return { ...usage, remaining: usage.limit - usage.used, source: 'header', calls: 1 };
+    } catch (error) {
+      if (!isAppError(error, 'SF_PERMISSION_DENIED')) throw error;
+      let calls = 1;
+      let usage = this.apiUsage;
+      if (!usage) {
+        await this.resources();
+        calls += 1;
+        usage = this.apiUsage;
+      }
+      if (!usage) throw error;
+      return { ...usage, remaining: usage.limit - usage.used, source: 'header', calls, refusal: error };
+    }
+  }
+
+  /** The API version's resource list (`GET /services/data/vXX.X`); needs no permission beyond API Enabled. */
+  resources(): Promise<Record<string, string>> {
+    return this.request('other', 'Read the API resource list', { method: 'GET', url: this.basePath() });
   }
 
   describe(sobject: string): Promise<{ fields: Array<{ name: string; type: string; updateable: boolean }> }> {

@@ -12,13 +12,27 @@ export function isRetryableRecordError(statusCode: string): boolean {
   return RETRYABLE_RECORD_CODES.has(statusCode);
 }
 
+/**
+ * Refusals for a permission the integration user lacks, and the fix. The codes and texts are those
+ * Salesforce users report (the REST API documents only the 403 status, "Verify that the logged-in
+ * user has appropriate permissions"); the emulator gives the same (src/emulator/http/permissions.ts).
+ */
+const PERMISSION_HINTS: Array<[readonly string[], RegExp, string]> = [
+  [['API_DISABLED_FOR_ORG'], /limits/i, 'Reading /limits needs the "View Setup and Configuration" permission: assign the Churn_Worker_Integration permission set to the integration user (it grants it). Until then the worker reads the allowance from the Sforce-Limit-Info header.'],
+  [['API_CURRENTLY_DISABLED'], /./, 'The integration user lacks the "API Enabled" permission: assign the Churn_Worker_Integration permission set to it (it grants API Enabled).'],
+  [['API_DISABLED_FOR_ORG'], /./, 'The org has no API access (its edition or an org setting): ask the Salesforce admin to enable the API for the org.'],
+];
+
 /** What the OAuth token endpoint's `error_description` means, and what the admin should do. */
 const GRANT_HINTS: Array<[RegExp, string]> = [
-  [/hasn't approved this consumer|not approved/i, 'Pre-authorize the app for this user: set the app\'s permitted users to "Admin approved users are pre-authorized" and assign the Churn_Worker_Integration permission set to the user.'],
+  // invalid_app_access: the app is admin-approved and this user holds none of the profiles or
+  // permission sets it pre-authorizes (nothing to do with SF_USERNAME being wrong).
+  [/invalid_app_access|not admin approved/i, 'The app only admits pre-authorized users ("Admin approved users are pre-authorized") and this user is not one: assign the Churn_Worker_Integration permission set to SF_USERNAME, and check that the app pre-authorizes that permission set (External Client App Manager → Churn Worker → Policies → App Policies → Selected Permission Sets; for a Connected App: Manage → Permission Sets).'],
+  [/hasn't approved this consumer|not approved/i, 'Either SF_USERNAME is not a user of this org (a sandbox username carries a suffix), or the app lets users self-authorize and this one never did: set the app\'s Permitted Users to "Admin approved users are pre-authorized" and assign the Churn_Worker_Integration permission set to the user.'],
   [/audience is invalid/i, 'Set SF_AUDIENCE (or SF_LOGIN_URL) to https://login.salesforce.com for production or https://test.salesforce.com for a sandbox; never the My Domain URL.'],
   [/expired authorization code/i, 'The assertion\'s exp was rejected: check this machine\'s clock (it must be within a few minutes of real time).'],
   [/invalid assertion|invalid signature/i, 'The signature did not verify: SF_PRIVATE_KEY must be the private key of the certificate uploaded to the app.'],
-  [/user hasn't been approved|invalid user|user is not|inactive user|unknown user|invalid_user/i, 'Check SF_USERNAME: it must be an active user of this org (sandbox usernames carry a suffix).'],
+  [/user hasn't been approved|invalid user|inactive user|unknown user|invalid_user/i, 'Check SF_USERNAME: it must be an active user of this org (sandbox usernames carry a suffix).'],
   [/client identifier invalid|invalid_client_id/i, 'Check SF_CLIENT_ID: it must be the consumer key of the External Client App (or Connected App) in this org.'],
   [/ip restricted|ip address/i, 'Relax the app\'s IP restrictions or allow this host\'s IP address.'],
 ];
@@ -66,6 +80,10 @@ export function classifySalesforceError(error: unknown, action: string): AppErro
       details,
       cause: error,
     });
+  }
+  const permission = PERMISSION_HINTS.find(([codes, pattern]) => codes.includes(code) && pattern.test(message));
+  if (permission) {
+    return new AppError({ code: 'SF_PERMISSION_DENIED', message: `${action}: ${code}: ${message}.`, hint: permission[2], details, cause: error });
   }
   if (code === 'UNABLE_TO_LOCK_ROW') {
     return new AppError({ code: 'SF_RECORD_LOCKED', message: `${action}: ${message}`, retryable: true, details, cause: error });

@@ -26,11 +26,17 @@ afterAll(async () => {
 
 const byName = (results: CheckResult[], name: string) => results.find((r) => r.name === name)!;
 
+/** Changes the integration user through the emulator's admin API (permissions, pre-authorization). */
+async function setUser(body: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${org.url}/__admin/users/${encodeURIComponent(org.username)}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.ok).toBe(true);
+}
+
 describe('churn-worker doctor', () => {
   it('when the org, Redis and the model are right, then every check passes and the process exits 0', async () => {
     const { code, output } = await runToEnd(['doctor'], cleanEnv(env));
     expect(output).toContain('All checks passed.');
-    for (const name of ['configuration', 'redis', 'model', 'salesforce sign-in', 'account fields', 'api allowance']) expect(output).toMatch(new RegExp(`^\\[(ok|warn)\\]\\s+${name}:`, 'm'));
+    for (const name of ['configuration', 'redis', 'model', 'salesforce sign-in', 'account fields', 'api allowance', 'permissions']) expect(output).toMatch(new RegExp(`^\\[(ok|warn)\\]\\s+${name}:`, 'm'));
     expect(output).toMatch(/api allowance: [\d,]+ of 100,000 daily API requests left/);
     expect(code).toBe(0);
   });
@@ -68,6 +74,52 @@ describe('churn-worker doctor', () => {
     expect(byName(results, 'salesforce sign-in').detail).toContain('invalid assertion');
     expect(byName(results, 'salesforce sign-in').fix).toMatch(/private key/i);
     expect(byName(results, 'account fields').status).toBe('skip');
+  });
+
+  it('when the integration user lacks View Setup and Configuration, then the allowance is read from the header and the permissions check warns with the fix', async () => {
+    await setUser({ permissions: { ViewSetup: false } });
+    try {
+      const results = await diagnose(env);
+      expect(byName(results, 'api allowance')).toMatchObject({ status: 'ok' });
+      expect(byName(results, 'api allowance').detail).toMatch(/^[\d,]+ of 100,000 daily API requests left \(from the Sforce-Limit-Info header\)$/);
+      const permissions = byName(results, 'permissions');
+      expect(permissions.status).toBe('warn');
+      expect(permissions.detail).toMatch(/\/limits is refused .*API_DISABLED_FOR_ORG.*lacks View Setup and Configuration/);
+      expect(permissions.fix).toMatch(/Churn_Worker_Integration.*View Setup and Configuration/);
+      expect(formatChecklist(results)).toMatch(/All checks passed\.$/);
+    } finally {
+      await setUser({ permissions: { ViewSetup: true } });
+    }
+  });
+
+  it('when the integration user lacks API Enabled, then the field and allowance checks fail and say which permission set grants it', async () => {
+    await setUser({ permissions: { ApiEnabled: false } });
+    try {
+      const results = await diagnose(env);
+      expect(byName(results, 'salesforce sign-in').status).toBe('ok');
+      expect(byName(results, 'account fields')).toMatchObject({ status: 'fail' });
+      expect(byName(results, 'account fields').detail).toContain('API_CURRENTLY_DISABLED');
+      expect(byName(results, 'api allowance')).toMatchObject({ status: 'fail' });
+      expect(byName(results, 'api allowance').fix).toMatch(/Churn_Worker_Integration.*API Enabled/);
+      expect(byName(results, 'permissions').status).toBe('fail');
+    } finally {
+      await setUser({ permissions: { ApiEnabled: true } });
+    }
+  });
+
+  it('when the integration user is not pre-authorized for the app, then the sign-in fails with invalid_app_access and the permission-set fix, not SF_USERNAME', async () => {
+    await setUser({ approved: false });
+    try {
+      const results = await diagnose(env);
+      const signIn = byName(results, 'salesforce sign-in');
+      expect(signIn.status).toBe('fail');
+      expect(signIn.detail).toContain('invalid_app_access: user is not admin approved to access this app');
+      // The error's own hint leads the fix line.
+      expect(signIn.fix).toMatch(/assign the Churn_Worker_Integration permission set to SF_USERNAME/);
+      expect(`${signIn.detail} ${signIn.fix}`).not.toMatch(/Check SF_USERNAME/);
+    } finally {
+      await setUser({ approved: true });
+    }
   });
 
   it('when a variable is malformed, then only the configuration check runs, and fails naming it', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { cleanEnv, ROOT, runToEnd } from '../helpers/process.js';
-import { toId18 } from '../../src/core/salesforce-id.js';
+import { to18 } from '../../src/core/salesforce-id.js';
 import { appendScoreHistory } from '../../src/db/history.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -81,7 +81,7 @@ describe('churn-worker db, models and history', () => {
 
   it("when an Account has score history, then history prints it newest first, for its 15- or 18-character id", async () => {
     const id15 = '001Ri00000m5tYq';
-    const id18 = toId18(id15);
+    const id18 = to18(id15);
     await appendScoreHistory(db.pool, [
       { accountId: id18, scoredAt: new Date('2026-03-01T02:00:00Z'), score: 41.5, risk: 'Medium', reasons: 'Contract_Type__c=Month-to-month (+9.0)', modelVersion: 'old-model', path: 'nightly', runId: 'nightly-1' },
       { accountId: id18, scoredAt: new Date('2026-03-05T10:00:00Z'), score: 63.25, risk: 'High', reasons: 'Tenure_Months__c=2 (+12.0)', modelVersion: spec.modelVersion, path: 'realtime' },

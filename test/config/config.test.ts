@@ -81,11 +81,21 @@ describe('prediction API token settings', () => {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
-  it('when keys and an org-id issuer are set, then both id forms are accepted as issuer', () => {
-    const config = loadConfig({ PREDICT_JWT_PUBLIC_KEYS: spki.replace(/\n/g, '\\n'), PREDICT_JWT_ISSUER: '00D5g000001AbCdEAF' });
-    expect(config.predict?.issuer).toEqual(['00D5g000001AbCdEAF', '00D5g000001AbCd']);
+  it('when keys and an org-id issuer are set, then the issuer, audience and the default lifetime cap are kept', () => {
+    const config = loadConfig({ PREDICT_JWT_PUBLIC_KEYS: spki.replace(/\n/g, '\\n'), PREDICT_JWT_ISSUER: '00D5g000001AbCdEAK' });
+    expect(config.predict?.issuer).toBe('00D5g000001AbCdEAK');
     expect(config.predict?.audience).toBe('churn-prediction-api');
+    expect(config.predict?.maxLifetimeSeconds).toBe(300);
     expect(config.predict?.publicKeys).toHaveLength(1);
+  });
+
+  it('when the issuer is an 18-character org id whose suffix is not its checksum, then the error says so', () => {
+    expect(() => loadConfig({ PREDICT_JWT_PUBLIC_KEYS: spki, PREDICT_JWT_ISSUER: '00D5g000001AbCdEAF' })).toThrow(/PREDICT_JWT_ISSUER is not a valid 18-character org id/);
+  });
+
+  it('when the lifetime cap is out of range, then the error names PREDICT_JWT_MAX_LIFETIME_SECONDS', () => {
+    expect(() => loadConfig({ PREDICT_JWT_MAX_LIFETIME_SECONDS: '86400' })).toThrow(/PREDICT_JWT_MAX_LIFETIME_SECONDS.*3600/);
+    expect(loadConfig({ PREDICT_JWT_PUBLIC_KEYS: spki, PREDICT_JWT_ISSUER: 'x', PREDICT_JWT_MAX_LIFETIME_SECONDS: '120' }).predict?.maxLifetimeSeconds).toBe(120);
   });
 
   it('when keys are set without an issuer, then the error names PREDICT_JWT_ISSUER', () => {

@@ -15,10 +15,15 @@ describe('nightly and admin configuration', () => {
     expect(config.admin).toEqual({ user: 'ops', password: 'a long enough secret' });
   });
 
+  it('when NIGHTLY_INGEST_MAX_BYTES is exactly 100 MB raw, then it is accepted', () => {
+    expect(loadConfig({ NIGHTLY_INGEST_MAX_BYTES: '100000000' }).nightly.ingestMaxBytes).toBe(100_000_000);
+  });
+
   it.each([
     [{ NIGHTLY_TZ: 'Mars/Olympus' }, /NIGHTLY_TZ/],
     [{ NIGHTLY_CRON: 'every night' }, /NIGHTLY_CRON/],
-    [{ NIGHTLY_INGEST_MAX_BYTES: '200000000' }, /NIGHTLY_INGEST_MAX_BYTES.*150000000/],
+    [{ NIGHTLY_INGEST_MAX_BYTES: '200000000' }, /NIGHTLY_INGEST_MAX_BYTES.*at most 100000000.*after base64/],
+    [{ NIGHTLY_INGEST_MAX_BYTES: '120000000' }, /NIGHTLY_INGEST_MAX_BYTES.*at most 100000000/],
     [{ ADMIN_USER: 'ops' }, /ADMIN_PASSWORD/],
     [{ ADMIN_USER: 'ops', ADMIN_PASSWORD: 'short' }, /ADMIN_PASSWORD/],
   ])('when %j, then the error names the variable', (env, message) => {

@@ -34,14 +34,40 @@ describe('emulator: OAuth 2.0 JWT bearer sign-in', () => {
     ['for an unknown consumer key', () => assertion(org, { iss: '3MVG9unknown' }), 'invalid_client_id', 'client identifier invalid'],
     ['for the My Domain audience', () => assertion(org, { aud: 'https://acme.my.salesforce.com' }), 'invalid_grant', 'audience is invalid'],
     ['expired', () => assertion(org, { exp: Math.floor(now / 1000) - 10 }), 'invalid_grant', 'expired authorization code'],
-    ['valid for an hour (exp too far ahead)', () => assertion(org, { exp: Math.floor(now / 1000) + 3600 }), 'invalid_grant', 'expired authorization code'],
-    ['with exp in milliseconds', () => assertion(org, { exp: now + 60_000 }), 'invalid_grant', 'expired authorization code'],
+    ['without exp', () => assertion(org, { exp: Number.NaN }), 'invalid_grant', 'expired authorization code'],
     ['for an unknown user', () => assertion(org, { sub: 'nobody@example.com' }), 'invalid_grant', "user hasn't approved this consumer"],
-    ['for a user who has not approved the app', () => assertion(org, { sub: 'admin@emulator.local' }), 'invalid_grant', "user hasn't approved this consumer"],
+    ['for a user the admin-approved app does not pre-authorize', () => assertion(org, { sub: 'admin@emulator.local' }), 'invalid_app_access', 'user is not admin approved to access this app'],
   ])('when the assertion is %s, then it answers 400 %s "%s"', async (_case, make, error, description) => {
     const { status, body } = await requestToken(org, make());
     expect(status).toBe(400);
     expect(body).toEqual({ error, error_description: description });
+  });
+
+  it('when exp is in milliseconds, as Salesforce\'s CLI sends it (Date.now() + 300), or an hour ahead, then the assertion is accepted as real orgs accept it', async () => {
+    expect((await requestToken(org, assertion(org, { exp: now + 300 }))).status).toBe(200);
+    expect((await requestToken(org, assertion(org, { exp: Math.floor(now / 1000) + 3600 }))).status).toBe(200);
+  });
+
+  it('when the emulator is told to be stricter than Salesforce (maxAssertionLifetimeSeconds), then an exp too far ahead is refused', async () => {
+    const strict = await startOrg({ accounts: 1, maxAssertionLifetimeSeconds: 300 });
+    try {
+      const { status, body } = await requestToken(strict, assertion(strict, { exp: Math.floor(Date.now() / 1000) + 3600 }));
+      expect(status).toBe(400);
+      expect(body).toEqual({ error: 'invalid_grant', error_description: 'expired authorization code' });
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('when the app lets users self-authorize and the user never approved it, then it answers invalid_grant "user hasn\'t approved this consumer"', async () => {
+    await admin(org, 'PUT', '/app', { permittedUsers: 'AllSelfAuthorize' });
+    try {
+      const { status, body } = await requestToken(org, assertion(org, { sub: 'admin@emulator.local' }));
+      expect(status).toBe(400);
+      expect(body).toEqual({ error: 'invalid_grant', error_description: "user hasn't approved this consumer" });
+    } finally {
+      await admin(org, 'PUT', '/app', { permittedUsers: 'AdminApprovedPreAuthorized' });
+    }
   });
 
   it('when the grant type is not the JWT bearer grant, then it answers unsupported_grant_type', async () => {
@@ -50,7 +76,7 @@ describe('emulator: OAuth 2.0 JWT bearer sign-in', () => {
     expect(await res.json()).toMatchObject({ error: 'unsupported_grant_type' });
   });
 
-  it('when the admin approves the user, then the same assertion signs in', async () => {
+  it('when the admin pre-authorizes the user, then the same assertion signs in', async () => {
     await admin(org, 'PUT', '/users/admin@emulator.local', { approved: true });
     expect((await requestToken(org, assertion(org, { sub: 'admin@emulator.local' }))).status).toBe(200);
   });

@@ -117,7 +117,7 @@ describe('emulator Bulk API 2.0 ingest jobs', () => {
   it('when an ingest job is set to fail part-way or an upload is too large, then the rest is unprocessed and the upload is refused', async () => {
     org = await startOrg({ accounts: 100 });
     const token = await signIn(org);
-    await admin(org, 'PUT', '/bulk', { failNextIngest: { message: 'InternalServerError', afterRecords: 30 }, ingestSlice: 10, maxUploadBytes: 5_000 });
+    await admin(org, 'PUT', '/bulk', { failNextIngest: { message: 'InternalServerError', afterRecords: 30 }, ingestSlice: 10, maxUploadBase64Bytes: 5_000 });
     const { body } = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
     const csv = `Id,Churn_Risk__c\n${Array.from({ length: 100 }, (_, r) => `${org!.state.store.idOf(r)},Low`).join('\n')}\n`;
     expect((await raw(org, token, `${API}/jobs/ingest/${body.id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' })).status).toBe(201);
@@ -131,8 +131,49 @@ describe('emulator Bulk API 2.0 ingest jobs', () => {
     const big = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
     const tooLarge = await raw(org, token, `${API}/jobs/ingest/${big.body.id}/batches`, { method: 'PUT', body: 'Id,Churn_Risk__c\n'.padEnd(6_000, 'x'), contentType: 'text/csv' });
     expect(tooLarge.status).toBe(413);
+    expect(JSON.parse(tooLarge.text)).toEqual([{ errorCode: 'REQUEST_ENTITY_TOO_LARGE', message: expect.stringMatching(/^Job data of 6000 bytes is 8000 bytes base64-encoded, over the limit of 5000; upload at most 100 MB per job/) }]);
     const counters = (await admin<{ byKind: Record<string, number> }>(org, 'GET', '/counters')).body;
     expect(counters.byKind.bulkIngestUpload).toBe(2);
     expect(counters.byKind.bulkIngestCreate).toBe(2);
+  });
+
+  it('when an upload is measured, then the limit applies after base64 encoding (150 MB by default, 112.5 MB raw), not to the raw bytes', async () => {
+    org = await startOrg({ accounts: 10 });
+    const token = await signIn(org);
+    expect((await admin<{ maxUploadBase64Bytes: number }>(org, 'GET', '/bulk')).body.maxUploadBase64Bytes).toBe(150_000_000);
+    // 3,000 raw bytes are exactly 4,000 base64 characters; one byte more is 4,004.
+    await admin(org, 'PUT', '/bulk', { maxUploadBase64Bytes: 4_000 });
+    const upload = async (size: number) => {
+      const job = await call<{ id: string }>(org!, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+      return (await raw(org!, token, `${API}/jobs/ingest/${job.body.id}/batches`, { method: 'PUT', body: 'Id,Churn_Risk__c\n'.padEnd(size, 'x'), contentType: 'text/csv' })).status;
+    };
+    expect(await upload(3_000)).toBe(201);
+    expect(await upload(3_001)).toBe(413);
+  });
+
+  it('when internal batches run over their time limit, then they are retried (retries counts up) and a batch past 20 retries fails the job with the rest unprocessed', async () => {
+    org = await startOrg({ accounts: 1_000 });
+    const token = await signIn(org);
+    expect((await admin<Record<string, number>>(org, 'GET', '/bulk')).body).toMatchObject({ ingestBatchRecords: 10_000, ingestBatchMaxRetries: 20 });
+    // Batches of 100 records: batch 2 runs over its limit 3 times and then passes, batch 5 never does.
+    await admin(org, 'PUT', '/bulk', { ingestBatchRecords: 100, ingestSlice: 25, ingestBatchTimeouts: { batches: [{ batch: 2, times: 3 }, { batch: 5, times: 21 }] } });
+    const { body } = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    const csv = `Id,Churn_Risk__c\n${Array.from({ length: 1_000 }, (_, r) => `${org!.state.store.idOf(r)},Medium`).join('\n')}\n`;
+    expect((await raw(org, token, `${API}/jobs/ingest/${body.id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' })).status).toBe(201);
+    await call(org, token, `${API}/jobs/ingest/${body.id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    const info = await waitState(org, token, `${API}/jobs/ingest/${body.id}`, ['JobComplete', 'Failed']);
+    expect(info).toMatchObject({ state: 'Failed', numberRecordsProcessed: 500, numberRecordsFailed: 0, retries: 23 });
+    expect(String(info.errorMessage)).toMatch(/batch 6 could not be processed within 5 minutes after 20 retries/);
+    const unprocessed = (await raw(org, token, `${API}/jobs/ingest/${body.id}/unprocessedrecords`)).text.trim().split('\n').slice(1);
+    expect(unprocessed).toHaveLength(500);
+    expect(unprocessed[0]).toBe(`"${org.state.store.idOf(500)}","Medium"`);
+    const risk = org.state.field('Churn_Risk__c')!;
+    expect([org.state.store.get(499, risk), org.state.store.get(500, risk)]).toEqual(['Medium', null]);
+
+    // The plan applied to one job: the next one runs clean.
+    const next = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    await raw(org, token, `${API}/jobs/ingest/${next.body.id}/batches`, { method: 'PUT', body: csv, contentType: 'text/csv' });
+    await call(org, token, `${API}/jobs/ingest/${next.body.id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    expect(await waitState(org, token, `${API}/jobs/ingest/${next.body.id}`, ['JobComplete', 'Failed'])).toMatchObject({ state: 'JobComplete', numberRecordsProcessed: 1_000, retries: 0 });
   });
 });

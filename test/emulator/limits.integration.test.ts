@@ -102,6 +102,18 @@ describe('emulator: limits, allowance, faults, describe and routing', () => {
     expect((await query(org, token, 'SELECT Churn_Top_Factors__c FROM Account LIMIT 1')).status).toBe(200);
   });
 
+  it('when a version\'s resource list is read (what jsforce and the sf CLI call to refresh a session), then it lists the resources the org serves and is metered', async () => {
+    const before = org.state.limits.apiUsed;
+    for (const path of [API, `${API}/`]) {
+      const res = await call<Record<string, string>>(org, token, path);
+      expect(res.status, path).toBe(200);
+      expect(res.body).toMatchObject({ sobjects: `${API}/sobjects`, query: `${API}/query`, limits: `${API}/limits`, jobs: `${API}/jobs` });
+      expect(res.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/50$/);
+    }
+    expect(org.state.limits.apiUsed).toBe(before + 2);
+    expect((await call(org, undefined, API)).status).toBe(401);
+  });
+
   it('when versions are listed, then the latest is v68.0 and unknown versions or paths answer NOT_FOUND', async () => {
     const versions = await call<Array<{ version: string; label: string; url: string }>>(org, undefined, '/services/data/');
     expect(versions.body.at(-1)).toEqual({ label: "Winter '27", url: '/services/data/v68.0', version: '68.0' });

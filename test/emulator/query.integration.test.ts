@@ -130,6 +130,30 @@ describe('emulator: REST query', () => {
     expect(res.body[0]!.message).toMatch(/ERROR at Row:1:Column:\d+/);
   });
 
+  it('when another object is queried with Account-only fields, then it answers INVALID_TYPE for the object, not INVALID_FIELD', async () => {
+    const res = await query<SfErrors>(org, token, 'SELECT Id FROM ScratchOrgInfo LIMIT 1');
+    expect(res.status).toBe(400);
+    expect(res.body[0]).toMatchObject({ errorCode: 'INVALID_TYPE', message: expect.stringContaining("sObject type 'ScratchOrgInfo' is not supported") });
+    expect((await query<SfErrors>(org, token, 'SELECT Name, InstanceName FROM Contact')).body[0]!.errorCode).toBe('INVALID_TYPE');
+  });
+
+  it('when the Organization is queried as sf org login jwt does, then one record describes a production Enterprise org', async () => {
+    const res = await query(org, token, 'SELECT Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix, OrganizationType FROM Organization');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ totalSize: 1, done: true });
+    expect(res.body.records[0]).toEqual({
+      attributes: { type: 'Organization', url: `${API}/sobjects/Organization/${org.orgId}` },
+      Name: expect.any(String),
+      InstanceName: expect.any(String),
+      IsSandbox: false,
+      TrialExpirationDate: null,
+      NamespacePrefix: null,
+      OrganizationType: 'Enterprise Edition',
+    });
+    const bad = await query<SfErrors>(org, token, 'SELECT Bogus FROM Organization');
+    expect(bad.body[0]!.errorCode).toBe('INVALID_FIELD');
+  });
+
   it('when the query locator is unknown, then it answers INVALID_QUERY_LOCATOR', async () => {
     const res = await call<SfErrors>(org, token, `${API}/query/01gAAAAAAAAAAAAAAA-2000`);
     expect(res.status).toBe(400);

@@ -5,6 +5,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import jwt from 'jsonwebtoken';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { to18 } from '../../src/core/salesforce-id.js';
 import { createApp } from '../../src/http/app.js';
 import { predictRouter } from '../../src/http/predict/route.js';
 import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
@@ -13,7 +15,7 @@ import { sampleAccount } from '../helpers/records.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ISSUER = '00D5g000001AbCdEAF';
+const ISSUER = '00D5g000001AbCdEAK';
 const AUDIENCE = 'churn-prediction-api';
 
 let scoring: ScoringThread;
@@ -26,7 +28,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     readiness: [],
     isShuttingDown: () => false,
-    routers: [predictRouter({ scoring, auth: { publicKeys: [other.publicKey, publicKey], issuer: ISSUER, audience: AUDIENCE } })],
+    routers: [predictRouter({ scoring, auth: { publicKeys: [other.publicKey, publicKey], issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 300 } })],
   });
   server = app.listen(0);
   await once(server, 'listening');
@@ -90,6 +92,10 @@ describe('POST /v1/predict refuses bad tokens with 401 and scores nothing', () =
     ['a token not yet valid', () => token({ nbf: Math.floor(Date.now() / 1000) + 600 })],
     ['another key', () => token({}, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)],
     ['no exp', () => jwt.sign({ iss: ISSUER, aud: AUDIENCE }, privateKey, { algorithm: 'RS256' })],
+    ['an exp ten years after iat', () => token({ iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 10 * 365 * 86_400 })],
+    ['an exp ten years out and no iat', () => token({ exp: Math.floor(Date.now() / 1000) + 10 * 365 * 86_400 }, privateKey, { algorithm: 'RS256', noTimestamp: true })],
+    ['a lifetime one second over the cap', () => token({ iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 301 })],
+    ['an iat an hour ahead', () => token({ iat: Math.floor(Date.now() / 1000) + 3_600, exp: Math.floor(Date.now() / 1000) + 3_660 })],
   ];
   it.each(cases)('when the token has %s, then 401', async (_name, make) => {
     const before = scoring.recordsScored;
@@ -102,6 +108,89 @@ describe('POST /v1/predict refuses bad tokens with 401 and scores nothing', () =
 
   it('when the token is signed by the second configured key (rotation), then it is accepted', async () => {
     expect((await predict({ records: [sampleAccount(ID(1))] }, token({}, other.privateKey))).status).toBe(200);
+  });
+});
+
+describe('POST /v1/predict: token lifetime and what Salesforce sends', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('when a token lives ten years, then the 401 says the lifetime is too long and names the setting', async () => {
+    const res = await predict({ records: [sampleAccount(ID(1))] }, token({ iat: now(), exp: now() + 10 * 365 * 86_400 }));
+    expect(res.status).toBe(401);
+    const { message } = ((await res.json()) as { error: { message: string } }).error;
+    expect(message).toMatch(/lifetime too long: exp is 315360000 s after iat, at most 300 s is accepted \(PREDICT_JWT_MAX_LIFETIME_SECONDS\)/);
+  });
+
+  it('when a token lives exactly the cap, then it is accepted', async () => {
+    expect((await predict({ records: [sampleAccount(ID(1))] }, token({ iat: now(), exp: now() + 300 }))).status).toBe(200);
+  });
+
+  it('when the token is shaped as the Named Credential documents it (typ, kid, iat, nbf, exp = iat + 120 s, iss = 18-character org id), then it is accepted', async () => {
+    const iat = now();
+    const salesforceToken = jwt.sign({ iss: ISSUER, aud: AUDIENCE, sub: 'salesforce-churn-score-refresh', iat, nbf: iat, exp: iat + 120 }, privateKey, {
+      algorithm: 'RS256',
+      header: { alg: 'RS256', typ: 'JWT', kid: 'Churn_Prediction_API_Signing' },
+    });
+    expect((await predict({ records: [sampleAccount(ID(1))] }, salesforceToken)).status).toBe(200);
+  });
+
+  it('when the token is signed with RS512 (the other algorithm the Named Credential offers), then it is accepted', async () => {
+    expect((await predict({ records: [sampleAccount(ID(1))] }, token({}, privateKey, { algorithm: 'RS512' }))).status).toBe(200);
+  });
+});
+
+describe('POST /v1/predict: PREDICT_JWT_ISSUER and the token\'s iss in their 15- and 18-character forms', () => {
+  const ORG15 = '00D5g000001AbCd';
+  const ORG18 = to18(ORG15);
+  const OTHER18 = to18('00D5g000001AbCe');
+  const servers: Array<{ close(): void }> = [];
+  const bases = new Map<string, string>();
+
+  beforeAll(async () => {
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    for (const configured of [ORG15, ORG18]) {
+      // Through the configuration, as the web process builds it.
+      const auth = loadConfig({ PREDICT_JWT_PUBLIC_KEYS: pem, PREDICT_JWT_ISSUER: configured }).predict!;
+      const app = createApp({ logger: pino({ level: 'silent' }), readiness: [], isShuttingDown: () => false, routers: [predictRouter({ scoring, auth })] });
+      const s = app.listen(0);
+      await once(s, 'listening');
+      servers.push(s);
+      bases.set(configured, `http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+    }
+  });
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
+
+  const call = (configured: string, iss: string) =>
+    fetch(`${bases.get(configured)}/v1/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token({ iss })}` },
+      body: JSON.stringify({ records: [sampleAccount(ID(1))] }),
+    });
+
+  const accepted: Array<[string, string, string]> = [
+    ['15', '15', ORG15],
+    ['15', '18', ORG18],
+    ['18', '15', ORG15],
+    ['18', '18', ORG18],
+    ['15', '18 in upper case (the suffix restores the case)', ORG18.toUpperCase()],
+  ];
+  it.each(accepted)('when the issuer is configured with %s characters and the token carries the %s-character id, then 200', async (configured, _form, iss) => {
+    expect((await call(configured === '15' ? ORG15 : ORG18, iss)).status).toBe(200);
+  });
+
+  const refused: Array<[string, string, string]> = [
+    ['15', 'another org\'s 18-character id', OTHER18],
+    ['18', 'another org\'s 15-character id', OTHER18.slice(0, 15)],
+    ['15', 'the 18-character id with a wrong suffix', `${ORG15}AAA`],
+    ['18', 'the 15-character id in another case', ORG15.toLowerCase()],
+    ['18', 'the id with a character too many', `${ORG18}A`],
+  ];
+  it.each(refused)('when the issuer is configured with %s characters and the token carries %s, then 401 jwt issuer invalid', async (configured, _what, iss) => {
+    const res = await call(configured === '15' ? ORG15 : ORG18, iss);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/jwt issuer invalid: expected 00D5g000001AbCd/);
   });
 });
 

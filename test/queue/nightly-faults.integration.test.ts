@@ -59,6 +59,43 @@ describe('nightly run faults', () => {
     expect(scoredAccounts(h.org).scored).toBe(1_000);
   });
 
+  it('when an internal ingest batch times out past 20 retries, then the job fails part way, its unprocessed records go into a new job and every Account is scored', async () => {
+    h = await harness({ accounts: 1_000 });
+    await admin(h.org, 'PUT', '/bulk', { ingestBatchRecords: 100, ingestSlice: 50, ingestBatchTimeouts: { batches: [{ batch: 2, times: 3 }, { batch: 6, times: 21 }] } });
+    const { queue, store } = await h.startWorker({ chunkSize: 5_000 });
+    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    const run = await waitForRun(store, runId);
+    expect(run.state).toBe('completed');
+    expect(run.counts).toMatchObject({ read: 1_000, written: 1_000, retried: 400, failed: 0 });
+    expect(scoredAccounts(h.org).scored).toBe(1_000);
+    const ingest = (await admin<Array<Record<string, unknown>>>(h.org, 'GET', '/bulk/jobs')).body.filter((j) => j.kind === 'ingest');
+    expect(ingest.map((j) => [j.state, j.numberRecordsProcessed, j.retries])).toEqual([
+      ['Failed', 600, 23],
+      ['JobComplete', 400, 0],
+    ]);
+    expect((await store.events(runId)).join('\n')).toMatch(/ended Failed \(InternalServerError : batch 7 could not be processed within 5 minutes after 20 retries.*\); 600 processed, 400 unprocessed records resubmitted; Salesforce had retried its batches 23 times/);
+  });
+
+  it('when ingest batches keep timing out in every job, then what cannot be written ends in the failure log with the reason, and every Account is either scored or there', async () => {
+    h = await harness({ accounts: 300 });
+    // Every job's second internal batch of 100 never finishes: each job writes 100 records and fails.
+    await admin(h.org, 'PUT', '/bulk', { ingestBatchRecords: 100, ingestBatchTimeouts: { batches: [{ batch: 1, times: 21 }], jobs: 100 } });
+    const { queue, store } = await h.startWorker({ chunkSize: 5_000, retryAttempts: 1 });
+    const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(run.state).toBe('completed-with-failures');
+    expect(run.counts).toMatchObject({ read: 300, written: 200, failed: 100 });
+    const failures = await h.failures.recent(1_000);
+    const failed = new Set(failures.filter((f) => f.source === 'nightly').map((f) => f.id));
+    expect(failed.size).toBe(100);
+    for (const f of failures) expect(f).toMatchObject({ code: 'UNPROCESSED', message: expect.stringMatching(/not processed by the ingest job \(gave up after 2 ingest jobs\)/) });
+    const score = h.org.state.field('Churn_Score__c')!;
+    for (let row = 0; row < 300; row++) {
+      const id = h.org.state.store.idOf(row);
+      const scored = h.org.state.store.get(row, score) !== null;
+      expect(scored !== failed.has(id), `${id} is ${scored ? 'scored and in the failure log' : 'neither scored nor in the failure log'}`).toBe(true);
+    }
+  });
+
   it('when every token expires while the query job is polled, then the worker signs in again and the run completes', async () => {
     h = await harness({ accounts: 800 });
     await admin(h.org, 'PUT', '/bulk', { queryStartMs: 600 });
@@ -88,6 +125,23 @@ describe('nightly run faults', () => {
     expect(run.state).toBe('completed');
     expect((await store.events(runId)).join('\n')).toMatch(/allowance is used up/);
     expect(scoredAccounts(h.org).scored).toBe(3_000);
+  });
+
+  it('when the integration user lacks View Setup and Configuration, then the run reads the allowance from Sforce-Limit-Info, waits below the reserve, says why, and completes', async () => {
+    h = await harness({ accounts: 1_000, apiLimit: 1_000 });
+    await admin(h.org, 'PUT', `/users/${encodeURIComponent(h.org.username)}`, { permissions: { ViewSetup: false } });
+    await admin(h.org, 'PUT', '/limits', { apiUsed: 995 });
+    const { queue, store } = await h.startWorker({ apiReserve: 10, reserveWaitMs: 300 });
+    const runId = await enqueueRun(queue, store, { trigger: 'manual' });
+    const waiting = await waitForRun(store, runId, 10_000, (r) => r.state === 'waiting-api');
+    expect(waiting.message).toMatch(/^waiting: 4 daily API calls left, below NIGHTLY_API_RESERVE=10/);
+    await admin(h.org, 'PUT', '/limits', { apiUsed: 0 });
+    const run = await waitForRun(store, runId);
+    expect(run.state).toBe('completed');
+    expect(scoredAccounts(h.org).scored).toBe(1_000);
+    const events = (await store.events(runId)).join('\n');
+    expect(events).toMatch(/allowance read from the Sforce-Limit-Info header \(\d+\/1000\): .*API_DISABLED_FOR_ORG: limits resource is not enabled/);
+    expect(h.org.state.counters.byKind.limits).toBeGreaterThanOrEqual(2);
   });
 
   it('when a run is still going, then the next one is skipped and says which run holds the slot', async () => {

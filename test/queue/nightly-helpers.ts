@@ -28,6 +28,7 @@ export const TEST_NIGHTLY: NightlyConfig = {
   pollMaxMs: 200,
   ingestMaxBytes: 100_000_000,
   retryAttempts: 5,
+  resultIdleTimeoutMs: 120_000,
   splitPageFrom: 0,
   reasons: true,
 };

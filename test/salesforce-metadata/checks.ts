@@ -177,7 +177,7 @@ const xml = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   isArray: (name) =>
-    ['value', 'fields', 'fieldPermissions', 'outboundMessages', 'actionCalls', 'customPermissions', 'userPermissions', 'objectPermissions'].includes(name),
+    ['value', 'fields', 'fieldPermissions', 'outboundMessages', 'actionCalls', 'customPermissions', 'userPermissions', 'objectPermissions', 'decisions', 'rules', 'conditions'].includes(name),
 });
 
 export interface FieldFile {
@@ -419,10 +419,47 @@ export function checkOutboundMessage(root: string, files: Map<string, FieldFile>
   return problems;
 }
 
+/** Functions the entry formula may use: the documented ones (docs/salesforce-setup.md, "The loop-prevention rule"). */
+const DOCUMENTED_ENTRY_FUNCTIONS = new Set(['AND', 'OR', 'NOT', 'ISNEW', 'ISCHANGED']);
+
+/** What the flow does, read from its metadata: the entry formula's fields and the decision that ends it. */
+export interface FlowRule {
+  /** Fields whose ISCHANGED lets a change through the entry formula. */
+  changedFields: string[];
+  /** Whether a new Account passes the entry formula (ISNEW()). */
+  onCreate: boolean;
+  /** Custom permissions whose holders' changes end the flow before the outbound message. */
+  skippedPermissions: string[];
+}
+
+export function readFlowRule(root: string): FlowRule {
+  const flow = xml.parse(read(root, paths.flow)).Flow ?? {};
+  const formula = String(flow.start?.filterFormula ?? '');
+  const decisions = ([] as Array<Record<string, unknown>>).concat(flow.decisions ?? []);
+  const skippedPermissions: string[] = [];
+  for (const decision of decisions) {
+    for (const rule of ([] as Array<Record<string, unknown>>).concat((decision.rules as never) ?? [])) {
+      if (rule.connector) continue; // a rule that leads somewhere does not end the flow
+      const conditions = ([] as Array<Record<string, unknown>>).concat((rule.conditions as never) ?? []);
+      for (const c of conditions) {
+        const m = /^\$Permission\.(\w+)$/.exec(String(c.leftValueReference ?? ''));
+        const value = (c.rightValue as { booleanValue?: string } | undefined)?.booleanValue;
+        if (m && c.operator === 'EqualTo' && value === 'true' && conditions.length === 1) skippedPermissions.push(m[1]!);
+      }
+    }
+  }
+  return {
+    changedFields: [...formula.matchAll(/ISCHANGED\s*\(\s*\{!\$Record\.([A-Za-z0-9_]+)\}\s*\)/g)].map((m) => m[1]!),
+    onCreate: /ISNEW\s*\(\s*\)/.test(formula),
+    skippedPermissions,
+  };
+}
+
 /**
- * The flow's loop prevention: after-save on create and update, skips users with the custom
- * permission, fires on new Accounts and on a change of any input field, never on output fields,
- * and sends the outbound message that exists.
+ * The flow's loop prevention: after-save on create and update; the entry formula uses only documented
+ * functions and $Record (no $Permission there, where it is not documented), fires on new Accounts and
+ * on a change of any input field, never on output fields; a decision then ends the flow for holders
+ * of Churn_Integration_User; otherwise it sends the outbound message that exists.
  */
 export function checkFlow(root: string, files: Map<string, FieldFile>, spec: readonly AccountField[]): string[] {
   const problems: string[] = [];
@@ -433,23 +470,35 @@ export function checkFlow(root: string, files: Map<string, FieldFile>, spec: rea
   if (start.triggerType !== 'RecordAfterSave') problems.push(`${where}: triggerType is not RecordAfterSave`);
   if (start.recordTriggerType !== 'CreateAndUpdate') problems.push(`${where}: recordTriggerType is not CreateAndUpdate`);
   const formula = String(start.filterFormula ?? '');
-  if (!/NOT\s*\(\s*\{!\$Permission\.Churn_Integration_User\}\s*\)/.test(formula)) {
-    problems.push(`${where}: the entry formula does not skip users with $Permission.Churn_Integration_User`);
+  for (const [, fn] of formula.matchAll(/\b([A-Za-z_]+)\s*\(/g)) {
+    if (!DOCUMENTED_ENTRY_FUNCTIONS.has(fn!.toUpperCase())) problems.push(`${where}: the entry formula uses ${fn}(), not one of the functions the setup guide cites documentation for (AND, OR, NOT, ISNEW, ISCHANGED)`);
   }
-  if (!/ISNEW\s*\(\s*\)/.test(formula)) problems.push(`${where}: the entry formula does not fire for new Accounts (ISNEW())`);
-  const changed = [...formula.matchAll(/ISCHANGED\s*\(\s*\{!\$Record\.([A-Za-z0-9_]+)\}\s*\)/g)].map((m) => m[1]!);
+  for (const [, global] of formula.matchAll(/\{!(\$\w+)/g)) {
+    if (global !== '$Record') problems.push(`${where}: the entry formula uses ${global}, which is not documented in entry formulas (check it in a decision)`);
+  }
+  const rule = readFlowRule(root);
+  if (!rule.onCreate) problems.push(`${where}: the entry formula does not fire for new Accounts (ISNEW())`);
   const inputs = spec.filter((f) => f.role === 'input').map((f) => f.name);
   for (const field of inputs) {
-    if (!changed.includes(field)) problems.push(`${where}: the entry formula does not check ISCHANGED of input field ${field}`);
+    if (!rule.changedFields.includes(field)) problems.push(`${where}: the entry formula does not check ISCHANGED of input field ${field}`);
   }
   for (const [, field] of formula.matchAll(/\$Record\.([A-Za-z0-9_]+__c)/g)) {
     if (!files.has(field!)) problems.push(`${where}: references ${field}, which has no field file`);
     else if (!inputs.includes(field!)) problems.push(`${where}: the entry formula reacts to ${field}, which is not a model input (loop risk)`);
   }
+  if (!rule.skippedPermissions.includes('Churn_Integration_User')) {
+    problems.push(`${where}: no decision ends the flow for users with $Permission.Churn_Integration_User`);
+  }
+  const decisions = ([] as Array<Record<string, unknown>>).concat(flow.decisions ?? []);
+  const gate = decisions.find((d) => JSON.stringify(d.rules ?? '').includes('$Permission.Churn_Integration_User'));
+  if (gate && start.connector?.targetReference !== gate.name) problems.push(`${where}: the start does not lead to the ${String(gate.name)} decision, so the permission is not checked first`);
   const action = (flow.actionCalls ?? []).find((a: { actionType?: string }) => a.actionType === 'outboundMessage');
   if (!action) problems.push(`${where}: no actionCalls with actionType outboundMessage`);
-  else if (action.actionName !== 'Account.Churn_Account_Changed') {
-    problems.push(`${where}: the outbound message action is ${action.actionName}, not Account.Churn_Account_Changed`);
+  else {
+    if (action.actionName !== 'Account.Churn_Account_Changed') problems.push(`${where}: the outbound message action is ${action.actionName}, not Account.Churn_Account_Changed`);
+    if (gate && (gate.defaultConnector as { targetReference?: string } | undefined)?.targetReference !== action.name) {
+      problems.push(`${where}: the ${String(gate.name)} decision does not lead to the outbound message for other users`);
+    }
   }
   const customPermission = join(root, DEFAULT, 'customPermissions/Churn_Integration_User.customPermission-meta.xml');
   if (!existsSync(customPermission)) problems.push(`${where}: uses $Permission.Churn_Integration_User, but the custom permission has no file`);
@@ -504,6 +553,8 @@ export function checkPermissionSets(root: string, files: Map<string, FieldFile>,
     const { doc } = granted(paths.workerPermissionSet);
     const userPermissions = (doc.userPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name);
     if (!userPermissions.includes('ApiEnabled')) problems.push(`${paths.workerPermissionSet}: no ApiEnabled user permission`);
+    // The REST Limits resource is "available … for API users with the View Setup and Configuration permission".
+    if (!userPermissions.includes('ViewSetup')) problems.push(`${paths.workerPermissionSet}: no ViewSetup user permission (/limits needs View Setup and Configuration)`);
     const custom = (doc.customPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name);
     if (!custom.includes('Churn_Integration_User')) problems.push(`${paths.workerPermissionSet}: does not grant Churn_Integration_User`);
   }
@@ -606,5 +657,156 @@ export function checkApiVersions(root: string): string[] {
       if (found !== version) problems.push(`${relative(root, file)}: apiVersion ${found}, sfdx-project.json says ${version}`);
     }
   }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. The Named Credential's JWT claims
+
+export const EXTERNAL_CREDENTIAL = `${DEFAULT}/externalCredentials/Churn_Prediction_API.externalCredential-meta.xml`;
+
+/** Claims Salesforce adds or sets itself; a JwtBodyClaim of the same name would compete with them. */
+const SALESFORCE_SET_CLAIMS = ['exp', 'iat', 'nbf', 'alg', 'typ', 'kid'];
+
+/**
+ * The External Credential uses the documented mechanisms only (named-credentials reference, "OAuth
+ * 2.0 Bearer Flow JWT Claims"): exp, iat and nbf are left to Salesforce (exp from the credential's
+ * Expiration field), iss/aud/sub are plain JwtBodyClaim values without formulas, iss is filled in at
+ * deploy time from CHURN_ORG_ID and aud is what the prediction API accepts by default.
+ */
+export function checkExternalCredential(root: string, defaultAudience: string): string[] {
+  const problems: string[] = [];
+  const where = EXTERNAL_CREDENTIAL;
+  const doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (n) => n === 'externalCredentialParameters' }).parse(read(root, where))
+    .ExternalCredential ?? {};
+  if (doc.authenticationProtocol !== 'Jwt') problems.push(`${where}: authenticationProtocol is ${doc.authenticationProtocol}, not Jwt`);
+  const params: Array<{ parameterName?: string; parameterType?: string; parameterValue?: string; certificate?: string }> = doc.externalCredentialParameters ?? [];
+  const claims = new Map(params.filter((p) => p.parameterType === 'JwtBodyClaim').map((p) => [String(p.parameterName), String(p.parameterValue ?? '')]));
+  for (const name of SALESFORCE_SET_CLAIMS) {
+    if (claims.has(name)) problems.push(`${where}: sets the ${name} claim by hand; Salesforce sets it (exp through the credential's Expiration field)`);
+  }
+  for (const [name, value] of claims) {
+    if (/\{!/.test(value)) problems.push(`${where}: the ${name} claim is a formula (${value.slice(0, 60)}); use a plain value`);
+  }
+  if (claims.get('iss') !== 'REPLACE_WITH_ORG_ID') problems.push(`${where}: iss is ${JSON.stringify(claims.get('iss'))}, expected the REPLACE_WITH_ORG_ID placeholder`);
+  if (claims.get('aud') !== defaultAudience) problems.push(`${where}: aud is ${JSON.stringify(claims.get('aud'))}, the prediction API expects ${defaultAudience}`);
+  if (!claims.get('sub')) problems.push(`${where}: no sub claim`);
+  if (!params.some((p) => p.parameterType === 'SigningCertificate' && p.certificate === 'Churn_Prediction_API_Signing')) {
+    problems.push(`${where}: no SigningCertificate parameter naming Churn_Prediction_API_Signing`);
+  }
+  const project = JSON.parse(read(root, 'sfdx-project.json')) as { replacements?: Array<{ filename: string; stringToReplace: string; replaceWithEnv: string }> };
+  if (!project.replacements?.some((r) => r.filename === where && r.stringToReplace === 'REPLACE_WITH_ORG_ID' && r.replaceWithEnv === 'CHURN_ORG_ID')) {
+    problems.push('sfdx-project.json: no replacement fills the external credential\'s iss from CHURN_ORG_ID');
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. What the integration user may do, as the emulator needs to know it
+
+/** The user permissions and Account access a permission set grants, in the emulator's terms. */
+export function grantedPermissions(root: string, rel: string): { ApiEnabled: boolean; ViewSetup: boolean; AccountRead: boolean; AccountEdit: boolean } {
+  const doc = xml.parse(read(root, rel)).PermissionSet ?? {};
+  const user = new Set((doc.userPermissions ?? []).filter((p: { enabled: string }) => p.enabled === 'true').map((p: { name: string }) => p.name));
+  const account = (doc.objectPermissions ?? []).find((p: { object: string }) => p.object === 'Account') ?? {};
+  return { ApiEnabled: user.has('ApiEnabled'), ViewSetup: user.has('ViewSetup'), AccountRead: account.allowRead === 'true', AccountEdit: account.allowEdit === 'true' };
+}
+
+/**
+ * Top-level descriptions within the documented limits: PermissionSet 255 characters (Metadata API
+ * PermissionSet, "description … maximum 255 characters"), NamedCredential 255 (field reference:
+ * Description string(255)); ExternalCredential is held to the same (an assumption: its limit is not
+ * documented). A longer one fails the deploy.
+ */
+export function checkDescriptionLengths(root: string): string[] {
+  const problems: string[] = [];
+  const limited = listFiles(root).filter((f) => /\.(permissionset|namedCredential|externalCredential)-meta\.xml$/.test(f));
+  for (const file of limited) {
+    const text = readFileSync(file, 'utf8');
+    const top = /^\s{4}<description>([\s\S]*?)<\/description>/m.exec(text);
+    if (!top) continue;
+    const plain = top[1]!.replace(/&(amp|lt|gt|quot|apos);/g, 'x');
+    if (plain.length > 255) problems.push(`${relative(root, file)}: description is ${plain.length} characters, at most 255 deploy`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Apex limits the action must respect, and a test class that runs in any org
+
+/**
+ * The `static final Integer` constants of an Apex class, evaluated: literals and expressions over
+ * earlier constants with + - * / (integer division, as Apex does) and parentheses.
+ */
+export function apexIntegerConstants(source: string): Map<string, number> {
+  const values = new Map<string, number>();
+  const code = stripApexComments(source);
+  for (const [, name, expr] of code.matchAll(/static\s+final\s+Integer\s+([A-Z_][A-Z0-9_]*)\s*=\s*([^;]+);/g)) {
+    const tokens = expr!.match(/\d+|[A-Za-z_]\w*|[-+*/()]/g) ?? [];
+    let at = 0;
+    const primary = (): number => {
+      const t = tokens[at++];
+      if (t === '(') {
+        const v = sum();
+        at++;
+        return v;
+      }
+      if (t !== undefined && /^\d+$/.test(t)) return Number(t);
+      if (t !== undefined && values.has(t)) return values.get(t)!;
+      throw new Error(`cannot evaluate ${name} = ${expr}: unknown ${t}`);
+    };
+    const product = (): number => {
+      let v = primary();
+      while (tokens[at] === '*' || tokens[at] === '/') v = tokens[at++] === '*' ? v * primary() : Math.trunc(v / primary());
+      return v;
+    };
+    const sum = (): number => {
+      let v = product();
+      while (tokens[at] === '+' || tokens[at] === '-') v = tokens[at++] === '+' ? v + product() : v - product();
+      return v;
+    };
+    values.set(name!, sum());
+  }
+  return values;
+}
+
+/**
+ * ChurnScoreRefresh fits Apex's callout limits (Apex Developer Guide, "Callout Limits and
+ * Limitations": at most 100 callouts, each timeout at most 120,000 ms, and "the maximum cumulative
+ * timeout for callouts by a single Apex transaction is 120 seconds"): with MAX_ACCOUNTS Accounts in
+ * callouts of MAX_RECORDS_PER_CALLOUT (the prediction API takes at most 200 records), the timeouts add
+ * up to at most 120 s; the class tracks what it committed so a later change of the constants cannot
+ * pass the limit; the test class finds its profile without a (translated) profile name.
+ */
+export function checkCalloutLimits(root: string): string[] {
+  const problems: string[] = [];
+  const rel = `${paths.classes}/ChurnScoreRefresh.cls`;
+  const source = read(root, rel);
+  let c: Map<string, number>;
+  try {
+    c = apexIntegerConstants(source);
+  } catch (error) {
+    return [`${rel}: ${(error as Error).message}`];
+  }
+  const [limit, timeout, perCallout, max] = ['CALLOUT_TIME_LIMIT_MS', 'TIMEOUT_MS', 'MAX_RECORDS_PER_CALLOUT', 'MAX_ACCOUNTS'].map((n) => c.get(n));
+  if (limit === undefined || timeout === undefined || perCallout === undefined || max === undefined) {
+    return [`${rel}: CALLOUT_TIME_LIMIT_MS, TIMEOUT_MS, MAX_RECORDS_PER_CALLOUT and MAX_ACCOUNTS must be static final Integer constants`];
+  }
+  if (limit !== 120_000) problems.push(`${rel}: CALLOUT_TIME_LIMIT_MS is ${limit}; Apex's cumulative callout timeout is 120000 ms`);
+  if (timeout < 1 || timeout > 120_000) problems.push(`${rel}: TIMEOUT_MS is ${timeout}; a callout timeout is 1 to 120000 ms`);
+  if (perCallout < 1 || perCallout > 200) problems.push(`${rel}: MAX_RECORDS_PER_CALLOUT is ${perCallout}; the prediction API takes 1 to 200 records`);
+  const callouts = Math.ceil(max / perCallout);
+  if (callouts * timeout > 120_000) {
+    problems.push(`${rel}: MAX_ACCOUNTS ${max} needs ${callouts} callouts of ${timeout} ms = ${(callouts * timeout) / 1000} s, over Apex's 120 s of callout time per transaction`);
+  }
+  if (callouts > 100) problems.push(`${rel}: MAX_ACCOUNTS ${max} needs ${callouts} callouts, over Apex's 100 per transaction`);
+  const code = stripApexComments(source);
+  if (!/setTimeout\(\s*timeout\s*\)/.test(code) || !/CALLOUT_TIME_LIMIT_MS\s*-\s*calloutTimeCommittedMs/.test(code)) {
+    problems.push(`${rel}: the callout timeout is not taken from the callout time left (CALLOUT_TIME_LIMIT_MS - calloutTimeCommittedMs)`);
+  }
+  const testRel = `${paths.classes}/ChurnScoreRefresh_Test.cls`;
+  const test = stripApexComments(read(root, testRel));
+  if (/FROM\s+Profile\s+WHERE\s+Name\s*=/i.test(test)) problems.push(`${testRel}: looks a profile up by its name, which is translated in orgs with another language`);
+  if (!/calloutTimeCommittedMs/.test(test) || !/MAX_ACCOUNTS/.test(test)) problems.push(`${testRel}: no test runs the maximum number of Accounts against the callout time limit`);
   return problems;
 }

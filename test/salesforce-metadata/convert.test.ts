@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ACCOUNT_FIELDS } from '../../src/core/account-fields.js';
 import { checkApiVersions, checkComponents, convertProject, copyProject, paths, SALESFORCE_ROOT } from './checks.js';
 
-const ENV = { CHURN_APP_URL: 'https://churn.example.test', CHURN_INTEGRATION_USERNAME: 'churn-int@example.test' };
+const ENV = { CHURN_APP_URL: 'https://churn.example.test', CHURN_INTEGRATION_USERNAME: 'churn-int@example.test', CHURN_ORG_ID: '00D5g000001AbCdEAK' };
 
 /** Everything force-app must contain; the connected-app package directory adds the ConnectedApp. */
 const EXPECTED_FORCE_APP = [
@@ -48,6 +48,9 @@ describe('salesforce/ conversion to Metadata API format', () => {
     expect(workflow).toContain('<integrationUser>churn-int@example.test</integrationUser>');
     const namedCredential = readFileSync(join(result.packagePath!, 'namedCredentials/Churn_Prediction_API.namedCredential'), 'utf8');
     expect(namedCredential).toContain('<parameterValue>https://churn.example.test</parameterValue>');
+    const externalCredential = readFileSync(join(result.packagePath!, 'externalCredentials/Churn_Prediction_API.externalCredential'), 'utf8');
+    expect(externalCredential).toContain('<parameterValue>00D5g000001AbCdEAK</parameterValue>');
+    expect(externalCredential).not.toContain('REPLACE_WITH_ORG_ID');
     expect(readFileSync(join(result.packagePath!, 'classes/ChurnScoreRefresh.cls'), 'utf8')).toContain('with sharing class ChurnScoreRefresh');
   });
 

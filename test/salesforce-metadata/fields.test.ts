@@ -115,7 +115,7 @@ describe('Account fields: references from Apex, the flow, the outbound message a
     ]);
   });
 
-  it('when the flow is read, then it skips the integration user and fires only for new Accounts and input changes', () => {
+  it('when the flow is read, then it fires only for new Accounts and input changes, and a decision drops the integration user\'s changes', () => {
     expect(checkFlow(SALESFORCE_ROOT, fields, ACCOUNT_FIELDS)).toEqual([]);
   });
 
@@ -123,16 +123,24 @@ describe('Account fields: references from Apex, the flow, the outbound message a
     const root = brokenCopy(copies, paths.flow, (t) =>
       t
         .replace('ISCHANGED({!$Record.Total_Charges__c})', 'ISCHANGED({!$Record.Churn_Score__c})')
-        .replace('NOT({!$Permission.Churn_Integration_User}),', ''),
+        .replace('<leftValueReference>$Permission.Churn_Integration_User</leftValueReference>', '<leftValueReference>$Permission.Someone_Else</leftValueReference>'),
     );
     const problems = checkFlow(root, loadFieldFiles(root), ACCOUNT_FIELDS);
     expect(problems).toEqual(
       expect.arrayContaining([
-        `${paths.flow}: the entry formula does not skip users with $Permission.Churn_Integration_User`,
+        `${paths.flow}: no decision ends the flow for users with $Permission.Churn_Integration_User`,
         `${paths.flow}: the entry formula does not check ISCHANGED of input field Total_Charges__c`,
         `${paths.flow}: the entry formula reacts to Churn_Score__c, which is not a model input (loop risk)`,
       ]),
     );
+  });
+
+  it('when the entry formula uses $Permission or a function not documented for entry formulas, then each is reported', () => {
+    const root = brokenCopy(copies, paths.flow, (t) => t.replace('<filterFormula>OR(', '<filterFormula>AND(NOT({!$Permission.Churn_Integration_User}), ISPICKVAL({!$Record.Gender__c}, "Male")) || OR('));
+    expect(checkFlow(root, loadFieldFiles(root), ACCOUNT_FIELDS)).toEqual([
+      `${paths.flow}: the entry formula uses ISPICKVAL(), not one of the functions the setup guide cites documentation for (AND, OR, NOT, ISNEW, ISCHANGED)`,
+      `${paths.flow}: the entry formula uses $Permission, which is not documented in entry formulas (check it in a decision)`,
+    ]);
   });
 
   it('when the permission sets are read, then every field exists, inputs are read-only and outputs editable', () => {

@@ -104,6 +104,15 @@ describe('sign-in', () => {
     expect((error as AppError).message).toMatch(hint);
   });
 
+  it('when Salesforce answers invalid_app_access "user is not admin approved to access this app", then the hint is about pre-authorization, not SF_USERNAME', async () => {
+    nock(LOGIN).post('/services/oauth2/token').reply(400, { error: 'invalid_app_access', error_description: 'user is not admin approved to access this app' });
+    const error = (await SalesforceClient.connect(config).catch((e: unknown) => e)) as AppError;
+    expect(error.code).toBe('SF_AUTH_FAILED');
+    expect(error.message).toContain('invalid_app_access: user is not admin approved to access this app');
+    expect(error.hint).toMatch(/Admin approved users are pre-authorized.*assign the Churn_Worker_Integration permission set to SF_USERNAME.*Selected Permission Sets/);
+    expect(error.hint).not.toMatch(/Check SF_USERNAME/);
+  });
+
   it('when the consumer key is unknown, then the error names SF_CLIENT_ID', async () => {
     nock(LOGIN).post('/services/oauth2/token').reply(400, { error: 'invalid_client_id', error_description: 'client identifier invalid' });
     await expect(SalesforceClient.connect(config)).rejects.toThrow(/SF_CLIENT_ID/);
@@ -188,6 +197,35 @@ describe('REST calls', () => {
     tokenEndpoint(1);
     return SalesforceClient.connect(config, { retry: { maxRetries: 0 } });
   }
+
+  it('when /limits answers, then the daily usage comes from it in one call', async () => {
+    const client = await connected();
+    nock(INSTANCE).get('/services/data/v66.0/limits').reply(200, { DailyApiRequests: { Max: 1000, Remaining: 900 } }, { 'Sforce-Limit-Info': 'api-usage=100/1000' });
+    expect(await client.dailyApiUsage()).toEqual({ used: 100, limit: 1000, remaining: 900, source: 'limits', calls: 1 });
+  });
+
+  it('when /limits is refused for View Setup and carries no usage header, then the usage is read from the resource list\'s header', async () => {
+    const client = await connected();
+    const api = nock(INSTANCE)
+      .get('/services/data/v66.0/limits')
+      .reply(403, [{ errorCode: 'API_DISABLED_FOR_ORG', message: 'limits resource is not enabled' }])
+      .get('/services/data/v66.0')
+      .reply(200, { limits: '/services/data/v66.0/limits', query: '/services/data/v66.0/query' }, { 'Sforce-Limit-Info': 'api-usage=250/1000' });
+    const usage = await client.dailyApiUsage();
+    expect(usage).toMatchObject({ used: 250, limit: 1000, remaining: 750, source: 'header', calls: 2 });
+    expect(usage.refusal?.code).toBe('SF_PERMISSION_DENIED');
+    expect(usage.refusal?.hint).toMatch(/View Setup and Configuration.*Churn_Worker_Integration/);
+    api.done();
+  });
+
+  it('when every call is refused because the user lacks API Enabled, then dailyApiUsage throws SF_PERMISSION_DENIED naming the permission', async () => {
+    const client = await connected();
+    const refused = [{ errorCode: 'API_CURRENTLY_DISABLED', message: 'API is disabled for this User' }];
+    nock(INSTANCE).get('/services/data/v66.0/limits').reply(403, refused).get('/services/data/v66.0').reply(403, refused);
+    const error = (await client.dailyApiUsage().catch((e: unknown) => e)) as AppError;
+    expect(error.code).toBe('SF_PERMISSION_DENIED');
+    expect(error.hint).toMatch(/API Enabled/);
+  });
 
   it('when a query has several pages, then every page is read through nextRecordsUrl', async () => {
     const client = await connected();

@@ -38,6 +38,8 @@ export const benchmark: Benchmark = {
         MODEL_PATH: config.scoring.modelPath,
         PREDICT_JWT_PUBLIC_KEYS: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
         PREDICT_JWT_ISSUER: ISSUER,
+        // One token for the whole run, however long it lasts (real tokens live two minutes).
+        PREDICT_JWT_MAX_LIFETIME_SECONDS: '3600',
       }),
       /web process listening/,
     );

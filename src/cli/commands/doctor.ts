@@ -2,9 +2,10 @@
  * `churn-worker doctor`: checks a deployment before it takes traffic (or when it misbehaves) and
  * prints a checklist with a fix for each failure: configuration, Redis, the model and its spec, the
  * system of record (PostgreSQL reachable, schema current, a champion), the Salesforce sign-in, the
- * Account fields the spec reads and writes (present, right type, the
- * integration user may edit the outputs), and the org's remaining API allowance. Exits 1 on any
- * failure. Costs two Salesforce API calls (describe, limits) and one sign-in.
+ * Account fields the spec reads and writes (present, right type, the integration user may edit the
+ * outputs), the org's remaining API allowance and the user permissions the worker needs (API
+ * Enabled, View Setup and Configuration for /limits). Exits 1 on any failure. Costs two Salesforce
+ * API calls (describe, limits; three when /limits is refused without a usage header) and one sign-in.
  */
 import { ACCOUNT_FIELDS, type FieldType } from '../../core/account-fields.js';
 import { loadConfig, type Config } from '../../config/index.js';
@@ -159,7 +160,7 @@ export async function diagnose(env?: NodeJS.ProcessEnv): Promise<CheckResult[]> 
 
   const sf = config.salesforce;
   if (!sf) {
-    for (const name of ['salesforce sign-in', 'account fields', 'api allowance']) results.push({ name, status: 'skip', detail: 'no Salesforce settings' });
+    for (const name of ['salesforce sign-in', 'account fields', 'api allowance', 'permissions']) results.push({ name, status: 'skip', detail: 'no Salesforce settings' });
     return results;
   }
   let client: SalesforceClient;
@@ -174,7 +175,7 @@ export async function diagnose(env?: NodeJS.ProcessEnv): Promise<CheckResult[]> 
     );
   } catch (error) {
     results.push({ name: 'salesforce sign-in', status: 'fail', detail: message(error), fix: fixFor(error, 'See docs/salesforce-setup.md: consumer key, certificate, pre-authorized user, SF_LOGIN_URL.') });
-    for (const name of ['account fields', 'api allowance']) results.push({ name, status: 'skip', detail: 'not signed in' });
+    for (const name of ['account fields', 'api allowance', 'permissions']) results.push({ name, status: 'skip', detail: 'not signed in' });
     return results;
   }
 
@@ -183,23 +184,56 @@ export async function diagnose(env?: NodeJS.ProcessEnv): Promise<CheckResult[]> 
       const describe = await client.describe('Account');
       results.push(checkFields(model.spec, describe.fields));
     } catch (error) {
-      results.push({ name: 'account fields', status: 'fail', detail: message(error), fix: 'The integration user needs API access and read access to Account.' });
+      results.push({
+        name: 'account fields',
+        status: 'fail',
+        detail: message(error),
+        fix: 'The integration user needs API Enabled and read access to Account: assign the Churn_Worker_Integration permission set (docs/salesforce-setup.md, step 6).',
+      });
     }
   } else {
     results.push({ name: 'account fields', status: 'skip', detail: 'no usable spec to compare with' });
   }
 
+  results.push(...(await checkAllowanceAndPermissions(client, config)));
+  return results;
+}
+
+/**
+ * The org's remaining allowance, and the user permissions the worker's calls need: API Enabled
+ * (every call), read on Account (describe, queries), View Setup and Configuration (/limits, read by
+ * the nightly run before each run). Without View Setup the allowance is still read, from the
+ * Sforce-Limit-Info header, and the missing permission is a warning: the worker copes, but the fix is
+ * one permission set assignment.
+ */
+async function checkAllowanceAndPermissions(client: SalesforceClient, config: Config): Promise<CheckResult[]> {
+  const assign = 'Assign the Churn_Worker_Integration permission set to the integration user (sf org assign permset --name Churn_Worker_Integration --on-behalf-of <user>); it grants API Enabled and View Setup and Configuration.';
+  let usage;
   try {
-    const limits = await client.limits();
-    const daily = limits.DailyApiRequests;
-    if (!daily) throw new Error('the org did not report DailyApiRequests');
-    const detail = `${daily.Remaining.toLocaleString('en-US')} of ${daily.Max.toLocaleString('en-US')} daily API requests left`;
-    if (daily.Remaining <= 0) results.push({ name: 'api allowance', status: 'fail', detail, fix: 'Wait for the rolling 24-hour window, or raise the org\'s API limit; the worker pauses until then.' });
-    else if (daily.Remaining < config.nightly.apiReserve) results.push({ name: 'api allowance', status: 'warn', detail: `${detail}, below NIGHTLY_API_RESERVE (${config.nightly.apiReserve})`, fix: 'The nightly run will wait for the allowance; lower NIGHTLY_API_RESERVE or find what is using the calls.' });
-    else results.push({ name: 'api allowance', status: 'ok', detail });
+    usage = await client.dailyApiUsage();
   } catch (error) {
-    results.push({ name: 'api allowance', status: 'fail', detail: message(error), fix: 'The integration user needs the "API Enabled" permission.' });
+    const denied = isAppError(error, 'SF_PERMISSION_DENIED');
+    return [
+      { name: 'api allowance', status: 'fail', detail: message(error), fix: denied ? assign : 'Check that Salesforce answers (status.salesforce.com) and run doctor again.' },
+      { name: 'permissions', status: denied ? 'fail' : 'skip', detail: denied ? 'the integration user may not call the API' : 'not checked: the API call failed' },
+    ];
   }
+  const results: CheckResult[] = [];
+  const source = usage.source === 'limits' ? '' : ' (from the Sforce-Limit-Info header)';
+  const detail = `${usage.remaining.toLocaleString('en-US')} of ${usage.limit.toLocaleString('en-US')} daily API requests left${source}`;
+  if (usage.remaining <= 0) results.push({ name: 'api allowance', status: 'fail', detail, fix: 'Wait for the rolling 24-hour window, or raise the org\'s API limit; the worker pauses until then.' });
+  else if (usage.remaining < config.nightly.apiReserve) results.push({ name: 'api allowance', status: 'warn', detail: `${detail}, below NIGHTLY_API_RESERVE (${config.nightly.apiReserve})`, fix: 'The nightly run will wait for the allowance; lower NIGHTLY_API_RESERVE or find what is using the calls.' });
+  else results.push({ name: 'api allowance', status: 'ok', detail });
+  results.push(
+    usage.refusal
+      ? {
+          name: 'permissions',
+          status: 'warn',
+          detail: `/limits is refused (${usage.refusal.message.split('. ')[0]}): the integration user lacks View Setup and Configuration; the nightly run reads the allowance from the Sforce-Limit-Info header instead`,
+          fix: assign,
+        }
+      : { name: 'permissions', status: 'ok', detail: 'API Enabled, read on Account, View Setup and Configuration (/limits)' },
+  );
   return results;
 }
 
@@ -214,7 +248,7 @@ export function formatChecklist(results: readonly CheckResult[]): string {
 
 export const command: Command = {
   name: 'doctor',
-  summary: 'Check configuration, Redis, the model, the Salesforce sign-in, fields and API allowance.',
+  summary: 'Check configuration, Redis, the model, the Salesforce sign-in, fields, API allowance and permissions.',
   usage:
     'Usage: churn-worker doctor\n\nChecks the deployment from the environment (see .env.example) and prints a checklist with a fix for each failure; exits 1 when a check fails. On Heroku: heroku run churn-worker doctor (or bin/churn-worker doctor).',
   async run() {

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
-import { toId18 } from '../../core/salesforce-id.js';
+import { to18 } from '../../core/salesforce-id.js';
 import { accountHistory } from '../../db/history.js';
 import { checkDatabase, createPool } from '../../db/pool.js';
 import type { Command } from '../command.js';
@@ -31,7 +31,7 @@ export const command: Command = {
     const pool = createPool(database, 1);
     try {
       await checkDatabase(pool, database);
-      const ids = [...new Set([id, toId18(id.slice(0, 15))])];
+      const ids = [...new Set([id, to18(id.slice(0, 15))])];
       const rows = await accountHistory(pool, ids, limit);
       if (values.json) {
         console.log(JSON.stringify(rows, null, 2));

@@ -6,12 +6,36 @@ import { randomBytes } from 'node:crypto';
 
 export type UserRole = 'integration' | 'admin';
 
+/**
+ * The user permissions and object access the worker's calls need, by their API names in a
+ * permission set (`userPermissions` ApiEnabled and ViewSetup; `objectPermissions` on Account). The
+ * emulator enforces each on the resources that need it (see http/permissions.ts).
+ */
+export interface UserPermissions {
+  /** "API Enabled": every REST and Bulk API call. */
+  ApiEnabled: boolean;
+  /** "View Setup and Configuration": GET /limits (REST API Developer Guide, "Limits"). */
+  ViewSetup: boolean;
+  /** Read on Account: SOQL, describe, Bulk query jobs. */
+  AccountRead: boolean;
+  /** Edit on Account: sObject Collections updates, Bulk ingest jobs. */
+  AccountEdit: boolean;
+}
+
+/** What the Churn_Worker_Integration permission set grants (a test compares the two). */
+export const INTEGRATION_PERMISSIONS: Readonly<UserPermissions> = Object.freeze({ ApiEnabled: true, ViewSetup: true, AccountRead: true, AccountEdit: true });
+
 export interface OrgUser {
   id: string;
   username: string;
   role: UserRole;
-  /** Approved the app (or pre-authorized by the admin); JWT sign-in is refused otherwise. */
+  /**
+   * May use the app: pre-authorized by the admin (the app's permission set or profile is assigned)
+   * when the app's permitted users are "Admin approved users are pre-authorized", or approved by
+   * the user when they are "All users may self-authorize". JWT sign-in is refused otherwise.
+   */
   approved: boolean;
+  permissions: UserPermissions;
 }
 
 export interface Session {

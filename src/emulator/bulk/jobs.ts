@@ -1,7 +1,7 @@
 /**
- * Bulk API 2.0 jobs of the emulated org: query jobs (a snapshot of matching rows, rendered as CSV
- * page by page on demand) and ingest jobs (the uploaded CSV kept as bytes, processed in slices
- * through the store's one write path). Kept beside the org state in a WeakMap so the shared
+ * Bulk API 2.0 jobs of the emulated org: query jobs (the matching rows and, copy-on-write, their
+ * values as of completion, rendered as CSV page by page on demand) and ingest jobs (the uploaded CSV
+ * kept as bytes, processed in internal batches through the store's one write path). Kept beside the org state in a WeakMap so the shared
  * EmulatorState needs no Bulk fields.
  *
  * States: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/bulk_api_2_job_states.htm
@@ -10,6 +10,7 @@ import { base62, to18 } from '../ids.js';
 import type { EmulatedField } from '../schema.js';
 import type { EmulatorState } from '../state.js';
 import type { OrgUser } from '../auth/tokens.js';
+import type { ResultSnapshot } from './snapshot.js';
 
 export type QueryState = 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
 export type IngestState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
@@ -20,8 +21,10 @@ export interface QueryJob {
   operation: 'query' | 'queryAll';
   query: string;
   fields: EmulatedField[];
-  /** Matching rows, fixed when the job runs (values are rendered when a page is read). */
+  /** Matching rows, fixed when the job runs. */
   rows?: Int32Array;
+  /** Their values as of completion, kept while the job exists (pages render through it). */
+  snapshot?: ResultSnapshot;
   state: QueryState;
   errorMessage?: string;
   apiVersion: string;
@@ -59,6 +62,8 @@ export interface IngestJob {
   failed: FailedRecord[];
   /** Records never processed because the job failed or was aborted. */
   unprocessed: string[][];
+  /** Times an internal batch was retried after running over its time limit (job info `retries`). */
+  retries: number;
   startedAt?: number;
   finishedAt?: number;
 }
@@ -95,14 +100,57 @@ export interface BulkSettings {
   ingestSlice: number;
   /** Pause between two slices (tests slow processing down to act while a job runs). */
   ingestSliceDelayMs: number;
-  /** Largest upload accepted (Salesforce: 150 MB of base64-encoded content). */
-  maxUploadBytes: number;
+  /**
+   * Largest upload accepted, measured after base64 encoding as Salesforce measures it: "A request can
+   * provide CSV data that does not in total exceed 150 MB of base64 encoded content … upload data that
+   * does not exceed 100 MB" (api_asynch upload_job_data.htm). 150,000,000 (MB taken as 10^6 bytes,
+   * the stricter reading) admits 112,500,000 raw bytes.
+   */
+  maxUploadBase64Bytes: number;
   /** Default `maxRecords` of a results page when the client gives none. */
   defaultPageRecords: number;
   /** The next query job fails with this message. */
   failNextQuery?: string;
   /** The next ingest job fails with this message after processing `afterRecords` records. */
   failNextIngest?: { message: string; afterRecords: number };
+  /**
+   * Records per internal batch of an ingest job: "Salesforce creates a separate batch for every
+   * 10,000 records in your job data" (api_asynch datafiles_understanding_bulk2_ingest.htm).
+   */
+  ingestBatchRecords: number;
+  /** Retries of an internal batch that runs over its time limit before the job fails (Salesforce: 20). */
+  ingestBatchMaxRetries: number;
+  /**
+   * Internal batches (0-based, per job) that run over their 5-minute limit `times` times in a row, in
+   * each of the next `jobs` ingest jobs (default 1). A batch over its limit is retried; past
+   * `ingestBatchMaxRetries` retries the job fails and the rest of its data is unprocessed.
+   */
+  ingestBatchTimeouts?: { batches: Array<{ batch: number; times: number }>; jobs: number };
+  /** Wall time a timed-out attempt takes in the emulator (the 5 minutes are simulated). */
+  ingestBatchTimeoutMs: number;
+  /**
+   * The next request for query results (or the next one for the page at `offset`) breaks off after
+   * `afterRecords` records: the connection closes mid-page.
+   */
+  cutNextResults?: { afterRecords: number; offset?: number };
+  /**
+   * The next request for query results (or the next one for the page at `offset`) stops sending after
+   * `afterRecords` records and holds the connection open for `ms` before closing it, like a download
+   * that times out.
+   */
+  stallNextResults?: { afterRecords: number; offset?: number; ms: number };
+}
+
+/** One results request as served (tests check which locators were read and how each ended). */
+export interface ResultsRequest {
+  jobId: string;
+  locator: string | null;
+  offset: number;
+  maxRecords: number;
+  /** Records in the page, and how many were sent before a fault ended it. */
+  records: number;
+  sent: number;
+  outcome: 'complete' | 'cut' | 'stalled' | 'client-closed';
 }
 
 export const DEFAULT_BULK_SETTINGS: BulkSettings = {
@@ -110,13 +158,18 @@ export const DEFAULT_BULK_SETTINGS: BulkSettings = {
   queryMsPerMillionRows: 500,
   ingestSlice: 5_000,
   ingestSliceDelayMs: 0,
-  maxUploadBytes: 150 * 1024 * 1024,
+  maxUploadBase64Bytes: 150_000_000,
   defaultPageRecords: 100_000,
+  ingestBatchRecords: 10_000,
+  ingestBatchMaxRetries: 20,
+  ingestBatchTimeoutMs: 0,
 };
 
 export class BulkJobs {
   readonly jobs = new Map<string, BulkJob>();
   settings: BulkSettings = { ...DEFAULT_BULK_SETTINGS };
+  /** The last 1,000 results requests. */
+  readonly resultsLog: ResultsRequest[] = [];
   private counter = 0;
 
   constructor(private readonly state: EmulatorState) {}
@@ -133,7 +186,10 @@ export class BulkJobs {
 
   delete(id: string): void {
     const job = this.jobs.get(id);
-    if (job?.kind === 'query') for (const t of job.timers) clearTimeout(t);
+    if (job?.kind === 'query') {
+      for (const t of job.timers) clearTimeout(t);
+      job.snapshot?.release();
+    }
     this.jobs.delete(id);
   }
 }

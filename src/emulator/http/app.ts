@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmulatorState } from '../state.js';
 import { ApiError, notFound, sendApiError } from './errors.js';
 import type { RouteContext, RouteModule } from './context.js';
+import { PERMISSION_REFUSALS } from './permissions.js';
 
 /** Oldest version served; Salesforce retired 21.0–30.0 in 2025. */
 export const MIN_API_VERSION = 31;
@@ -59,6 +60,10 @@ export function createApp(state: EmulatorState, modules: readonly RouteModule[])
       return sendApiError(res, 401, 'INVALID_SESSION_ID', 'Session expired or invalid');
     }
     res.locals.session = session;
+    if (!session.user.permissions.ApiEnabled) {
+      const refusal = PERMISSION_REFUSALS.ApiEnabled;
+      return sendApiError(res, refusal.status, refusal.errorCode, refusal.message);
+    }
     next();
   };
 

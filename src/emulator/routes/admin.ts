@@ -33,6 +33,7 @@ export const registerAdmin: RouteModule = ({ admin, state }) => {
       baseUrl: state.baseUrl,
       consumerKey: state.consumerKey,
       audiences: [...state.audiences],
+      permittedUsers: state.permittedUsers,
       apiVersion: state.options.latestApiVersion,
       users: [...state.users.values()],
       accounts: { size: state.store.size, live: state.store.count },
@@ -165,13 +166,34 @@ export const registerAdmin: RouteModule = ({ admin, state }) => {
     res.json({ expired: state.tokens.expireAll() });
   });
 
-  /** Body: {approved: boolean}: whether the user approved / is pre-authorized for the app. */
+  /**
+   * Body: any of {approved: boolean, permissions: {ApiEnabled?, ViewSetup?, AccountRead?,
+   * AccountEdit?}}: whether the user may use the app (pre-authorized / self-approved), and which of
+   * the permissions the worker's calls need it holds.
+   */
   admin.put('/users/:username', (req, res) => {
     const user = state.userByName(req.params.username);
     if (!user) return bad(res, `unknown user ${req.params.username}`, 404);
-    const approved = body(req).approved;
-    if (typeof approved !== 'boolean') return bad(res, 'approved must be a boolean');
-    user.approved = approved;
+    const b = body(req);
+    if (b.approved !== undefined && typeof b.approved !== 'boolean') return bad(res, 'approved must be a boolean');
+    const permissions = (b.permissions ?? {}) as Record<string, unknown>;
+    if (typeof permissions !== 'object' || permissions === null) return bad(res, 'permissions must be an object');
+    for (const [name, value] of Object.entries(permissions)) {
+      if (!(name in user.permissions)) return bad(res, `unknown permission ${name} (known: ${Object.keys(user.permissions).join(', ')})`);
+      if (typeof value !== 'boolean') return bad(res, `permission ${name} must be a boolean`);
+    }
+    if (typeof b.approved === 'boolean') user.approved = b.approved;
+    Object.assign(user.permissions, permissions);
     res.json(user);
+  });
+
+  /** Body: {permittedUsers: 'AdminApprovedPreAuthorized' | 'AllSelfAuthorize'}: the app's OAuth policy. */
+  admin.put('/app', (req, res) => {
+    const permittedUsers = body(req).permittedUsers;
+    if (permittedUsers !== 'AdminApprovedPreAuthorized' && permittedUsers !== 'AllSelfAuthorize') {
+      return bad(res, 'permittedUsers must be AdminApprovedPreAuthorized or AllSelfAuthorize');
+    }
+    state.permittedUsers = permittedUsers;
+    res.json({ permittedUsers });
   });
 };

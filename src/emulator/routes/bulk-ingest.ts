@@ -3,11 +3,13 @@
  * `close_job.htm`, `get_job_info.htm`, `get_job_successful_results.htm`,
  * `get_job_failed_results.htm`, `get_job_unprocessed_results.htm`):
  * - `POST /jobs/ingest {object, operation: "update", contentType: "CSV", lineEnding}` → state Open;
- * - `PUT /jobs/ingest/{id}/batches` text/csv, once, at most 150 MB (`maxUploadBytes`);
+ * - `PUT /jobs/ingest/{id}/batches` text/csv, once, at most 150 MB once base64-encoded
+ *   (`maxUploadBase64Bytes`; 112.5 MB raw), 413 beyond;
  * - `PATCH /jobs/ingest/{id} {state: "UploadComplete" | "Aborted"}`;
- * - processing runs on its own, a slice of records per event-loop turn, through `updateAccounts`
- *   (the store's one write path) as the user who created the job, so change events name the
- *   integration user and injected lock faults apply;
+ * - processing runs on its own, in internal batches of 10,000 records that can run over their time
+ *   limit and be retried (processJob), a slice of records per event-loop turn, through
+ *   `updateAccounts` (the store's one write path) as the user who created the job, so change events
+ *   name the integration user and injected lock faults apply;
  * - `GET /jobs/ingest/{id}` (numberRecordsProcessed/Failed), `successfulResults`, `failedResults`
  *   (`sf__Error` = `CODE:message:fields`, `--` for no fields), `unprocessedrecords`; `DELETE`.
  * Also the test-only `GET`/`PUT /__admin/bulk` (settings and fault injection) and `GET /__admin/bulk/jobs`.
@@ -37,7 +39,7 @@ function ingestJobInfo(job: IngestJob, full: boolean): Record<string, unknown> {
           jobType: 'V2Ingest',
           numberRecordsProcessed: job.processed,
           numberRecordsFailed: job.failedCount,
-          retries: 0,
+          retries: job.retries,
           totalProcessingTime: job.startedAt ? (job.finishedAt ?? Date.now()) - job.startedAt : 0,
           apiActiveProcessingTime: job.startedAt ? (job.finishedAt ?? Date.now()) - job.startedAt : 0,
           apexProcessingTime: 0,
@@ -47,16 +49,22 @@ function ingestJobInfo(job: IngestJob, full: boolean): Record<string, unknown> {
   };
 }
 
-async function readBody(req: Request, limit: number): Promise<Buffer | 'too-large'> {
+/** Length of `bytes` bytes once base64-encoded (padded), which is how Salesforce counts an upload. */
+export function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/** The body, or its size when its base64 form would exceed `limit` (the rest is read and dropped). */
+async function readBody(req: Request, limit: number): Promise<Buffer | { tooLarge: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) tooLarge = true;
+    if (base64Length(size) > limit) tooLarge = true;
     if (!tooLarge) chunks.push(chunk);
   }
-  return tooLarge ? 'too-large' : Buffer.concat(chunks);
+  return tooLarge ? { tooLarge: size } : Buffer.concat(chunks);
 }
 
 function toRecord(header: string[], values: string[]): RecordInput {
@@ -69,10 +77,29 @@ function toRecord(header: string[], values: string[]): RecordInput {
   return record;
 }
 
+/** The timeouts planned for the next ingest job, taken from the settings (one job's worth). */
+function takeTimeoutPlan(settings: BulkSettings): ReadonlyMap<number, number> | undefined {
+  const plan = settings.ingestBatchTimeouts;
+  if (!plan) return undefined;
+  settings.ingestBatchTimeouts = plan.jobs > 1 ? { ...plan, jobs: plan.jobs - 1 } : undefined;
+  return new Map(plan.batches.map((b) => [b.batch, b.times]));
+}
+
+/**
+ * Processes an ingest job as Salesforce does (api_asynch datafiles_understanding_bulk2_ingest.htm):
+ * the data is split into internal batches of `ingestBatchRecords` (10,000) records; a batch that runs
+ * over its 5-minute limit is retried, up to `ingestBatchMaxRetries` (20) times, each retry counted in
+ * the job's `retries`; past that the job is Failed and the rest of its data unprocessed. Which batches
+ * run over the limit is injected (`ingestBatchTimeouts`); the 5 minutes are simulated. A timed-out
+ * attempt writes nothing (an assumption: the documentation does not say whether part of it stays).
+ * Within a batch, records are written a slice (`ingestSlice`) per event-loop turn.
+ */
 async function processJob(state: EmulatorState, job: IngestJob): Promise<void> {
   const settings = bulkOf(state).settings;
   const failure = settings.failNextIngest;
   if (failure) settings.failNextIngest = undefined;
+  const timeouts = takeTimeoutPlan(settings);
+  const batchSize = Math.max(1, settings.ingestBatchRecords);
   job.state = 'InProgress';
   job.startedAt = state.now();
   job.modifiedAt = job.startedAt;
@@ -85,6 +112,7 @@ async function processJob(state: EmulatorState, job: IngestJob): Promise<void> {
   const parser = Readable.from(pieces()).pipe(parse({ bom: true, relax_column_count: true }));
   let header: string[] | undefined;
   let batch: string[][] = [];
+  let batches = 0;
   let failedAfter: string | undefined;
 
   const apply = async (records: string[][]) => {
@@ -112,6 +140,29 @@ async function processJob(state: EmulatorState, job: IngestJob): Promise<void> {
     else await nextTurn();
   };
 
+  /** One internal batch: its timed-out attempts and retries, then its records a slice at a time. */
+  const runBatch = async (records: string[][]) => {
+    const index = batches++;
+    const overLimit = timeouts?.get(index) ?? 0;
+    for (let attempt = 1; attempt <= overLimit; attempt++) {
+      if (settings.ingestBatchTimeoutMs > 0) await sleep(settings.ingestBatchTimeoutMs);
+      if (isAborted(job)) return;
+      if (attempt > settings.ingestBatchMaxRetries) {
+        // The error text is an assumption; the documented behaviour is the Failed state and the rest unprocessed.
+        failedAfter = `InternalServerError : batch ${index + 1} could not be processed within 5 minutes after ${settings.ingestBatchMaxRetries} retries; the rest of the job data was not processed`;
+        job.unprocessed.push(...records);
+        return;
+      }
+      job.retries += 1;
+      job.modifiedAt = state.now();
+    }
+    for (let at = 0; at < records.length && !isAborted(job); at += settings.ingestSlice) {
+      const slice = records.slice(at, at + settings.ingestSlice);
+      if (failedAfter === undefined) await apply(slice);
+      else job.unprocessed.push(...slice);
+    }
+  };
+
   try {
     for await (const values of parser as AsyncIterable<string[]>) {
       if (!header) {
@@ -125,17 +176,17 @@ async function processJob(state: EmulatorState, job: IngestJob): Promise<void> {
         continue;
       }
       batch.push(values);
-      if (batch.length >= settings.ingestSlice) {
-        await apply(batch);
+      if (batch.length >= batchSize) {
+        await runBatch(batch);
         batch = [];
         if (isAborted(job)) break;
       }
     }
-    if (batch.length > 0 && failedAfter === undefined && !isAborted(job)) await apply(batch);
+    if (batch.length > 0 && failedAfter === undefined && !isAborted(job)) await runBatch(batch);
   } catch (error) {
     failedAfter = error instanceof RequestError ? error.message : error instanceof Error ? error.message : String(error);
   }
-  state.limits.bulkApiBatchesUsed += Math.max(1, Math.ceil(job.processed / 10_000));
+  state.limits.bulkApiBatchesUsed += Math.max(1, batches);
   job.finishedAt = state.now();
   job.modifiedAt = job.finishedAt;
   job.data = undefined;
@@ -208,6 +259,7 @@ export const registerBulkIngest: RouteModule = ({ api, admin, state, metered }) 
       succeeded: [],
       failed: [],
       unprocessed: [],
+      retries: 0,
     };
     jobs.jobs.set(job.id, job);
     res.status(200).json(ingestJobInfo(job, false));
@@ -223,9 +275,15 @@ export const registerBulkIngest: RouteModule = ({ api, admin, state, metered }) 
       req.resume();
       throw new ApiError(409, 'INVALIDJOBSTATE', `Job ${job.id} is ${job.state === 'Open' ? 'already holding its data (one upload per job)' : job.state}; data can be uploaded once, while it is Open.`);
     }
-    const body = await readBody(req, jobs.settings.maxUploadBytes);
-    if (body === 'too-large') {
-      throw new ApiError(413, 'REQUEST_ENTITY_TOO_LARGE', `Job data exceeds the maximum of ${jobs.settings.maxUploadBytes} bytes per upload; split it into several jobs.`);
+    const limit = jobs.settings.maxUploadBase64Bytes;
+    const body = await readBody(req, limit);
+    if (!Buffer.isBuffer(body)) {
+      // The status and code are an assumption: the documentation states the limit, not the refusal.
+      throw new ApiError(
+        413,
+        'REQUEST_ENTITY_TOO_LARGE',
+        `Job data of ${body.tooLarge} bytes is ${base64Length(body.tooLarge)} bytes base64-encoded, over the limit of ${limit}; upload at most 100 MB per job and split the rest into several jobs.`,
+      );
     }
     job.data = body;
     const firstLine = body.subarray(0, Math.min(body.length, 64 * 1024)).toString('utf8').split(/\r?\n/, 1)[0] ?? '';
@@ -293,9 +351,10 @@ export const registerBulkIngest: RouteModule = ({ api, admin, state, metered }) 
   // Test-only: fault injection and timing of Bulk jobs.
   admin.get('/bulk', (_req, res) => res.json(jobs.settings));
   admin.put('/bulk', (req, res) => {
-    const b = (req.body ?? {}) as Partial<BulkSettings>;
+    const b = (req.body ?? {}) as Partial<Record<keyof BulkSettings, unknown>>;
     const next = { ...jobs.settings };
-    for (const key of ['queryStartMs', 'queryMsPerMillionRows', 'ingestSlice', 'ingestSliceDelayMs', 'maxUploadBytes', 'defaultPageRecords'] as const) {
+    const count = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+    for (const key of ['queryStartMs', 'queryMsPerMillionRows', 'ingestSlice', 'ingestSliceDelayMs', 'maxUploadBase64Bytes', 'defaultPageRecords', 'ingestBatchRecords', 'ingestBatchMaxRetries', 'ingestBatchTimeoutMs'] as const) {
       if (b[key] !== undefined) {
         if (!(typeof b[key] === 'number' && b[key] >= 0)) return void res.status(400).json({ error: `${key} must be a number ≥ 0` });
         next[key] = b[key];
@@ -303,7 +362,25 @@ export const registerBulkIngest: RouteModule = ({ api, admin, state, metered }) 
     }
     if (b.failNextQuery !== undefined) next.failNextQuery = b.failNextQuery === null ? undefined : String(b.failNextQuery);
     if (b.failNextIngest !== undefined) {
-      next.failNextIngest = b.failNextIngest === null ? undefined : { message: String(b.failNextIngest.message ?? 'InternalServerError'), afterRecords: Number(b.failNextIngest.afterRecords ?? 0) };
+      const f = b.failNextIngest as { message?: unknown; afterRecords?: unknown } | null;
+      next.failNextIngest = f === null ? undefined : { message: String(f.message ?? 'InternalServerError'), afterRecords: Number(f.afterRecords ?? 0) };
+    }
+    if (b.ingestBatchTimeouts !== undefined) {
+      const t = b.ingestBatchTimeouts as { batches?: Array<{ batch?: unknown; times?: unknown }>; jobs?: unknown } | null;
+      if (t !== null && !(Array.isArray(t.batches) && t.batches.every((x) => count(x?.batch) && count(x?.times)) && (t.jobs === undefined || count(t.jobs)))) {
+        return void res.status(400).json({ error: 'ingestBatchTimeouts must be {batches: [{batch, times}…], jobs?: n}' });
+      }
+      next.ingestBatchTimeouts = t === null ? undefined : { batches: t.batches as Array<{ batch: number; times: number }>, jobs: (t.jobs as number | undefined) ?? 1 };
+    }
+    for (const key of ['cutNextResults', 'stallNextResults'] as const) {
+      if (b[key] === undefined) continue;
+      const f = b[key] as { afterRecords?: unknown; offset?: unknown; ms?: unknown } | null;
+      if (f !== null && !(count(f.afterRecords) && (f.offset === undefined || count(f.offset)) && (f.ms === undefined || count(f.ms)))) {
+        return void res.status(400).json({ error: `${key} must be {afterRecords: n, offset?: n${key === 'stallNextResults' ? ', ms?: n' : ''}}` });
+      }
+      if (f === null) next[key] = undefined;
+      else if (key === 'cutNextResults') next.cutNextResults = { afterRecords: f.afterRecords as number, offset: f.offset as number | undefined };
+      else next.stallNextResults = { afterRecords: f.afterRecords as number, offset: f.offset as number | undefined, ms: (f.ms as number | undefined) ?? 120_000 };
     }
     jobs.settings = next;
     res.json(next);

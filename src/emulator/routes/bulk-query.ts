@@ -7,16 +7,25 @@
  *   of CSV with `Sforce-Locator` (the literal `null` on the last page) and `Sforce-NumberOfRecords`;
  * - `PATCH /jobs/query/{id} {state: Aborted}`, `DELETE /jobs/query/{id}`.
  * Pages are rendered on demand from the columnar store, a slice of rows at a time, so a million
- * Accounts never become one string. Every call is metered.
+ * Accounts never become one string; values are those of completion (bulk/snapshot.ts), so a page
+ * read twice is the same page. Every call is metered.
+ *
+ * Fault injection (test-only `PUT /__admin/bulk`): `cutNextResults` closes a results response
+ * mid-page, `stallNextResults` stops sending mid-page and holds the connection (a download that
+ * times out); Salesforce warns that large result sets can time out before all the data arrives
+ * (query_get_job_results.htm, maxRecords). `GET /__admin/bulk/results` lists the results requests
+ * served and how each ended.
  */
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/errors.js';
 import { apiLocals, type RouteModule } from '../http/context.js';
+import { PERMISSION_REFUSALS } from '../http/permissions.js';
 import { executeQuery } from '../soql/execute.js';
 import { SoqlError } from '../soql/errors.js';
 import { parseSoql } from '../soql/parser.js';
 import type { EmulatorState } from '../state.js';
-import { bulkOf, bulkValue, csvCell, decodeLocator, encodeLocator, jobInfoHead, type BulkJob, type IngestJob, type QueryJob } from '../bulk/jobs.js';
+import { bulkOf, bulkValue, csvCell, decodeLocator, encodeLocator, jobInfoHead, type BulkJob, type BulkSettings, type IngestJob, type QueryJob, type ResultsRequest } from '../bulk/jobs.js';
+import { ResultSnapshot } from '../bulk/snapshot.js';
 
 export function queryJobInfo(job: QueryJob, full: boolean): Record<string, unknown> {
   return {
@@ -72,6 +81,7 @@ function runJob(state: EmulatorState, job: QueryJob, parsed: ReturnType<typeof p
             return;
           }
           job.rows = rows;
+          job.snapshot = new ResultSnapshot(state.store, rows, job.fields);
           job.state = 'JobComplete';
           state.limits.bulkV2QueryFileStorageMBUsed += Math.ceil((rows.length * job.fields.length * 12) / 1e6);
         }, runMs).unref(),
@@ -80,26 +90,46 @@ function runJob(state: EmulatorState, job: QueryJob, parsed: ReturnType<typeof p
   );
 }
 
-/** Writes rows [from, to) of the job as CSV, a slice at a time, honouring back-pressure. */
-async function writePage(state: EmulatorState, res: Response, job: QueryJob, from: number, to: number): Promise<void> {
-  const { store } = state;
-  const rows = job.rows!;
+type ResultsFault = { kind: 'cut'; afterRecords: number } | { kind: 'stall'; afterRecords: number; ms: number };
+
+/** The fault armed for a results request starting at `offset`, if any (each fires once). */
+function takeResultsFault(settings: BulkSettings, offset: number): ResultsFault | undefined {
+  const cut = settings.cutNextResults;
+  if (cut && (cut.offset === undefined || cut.offset === offset)) {
+    settings.cutNextResults = undefined;
+    return { kind: 'cut', afterRecords: cut.afterRecords };
+  }
+  const stall = settings.stallNextResults;
+  if (stall && (stall.offset === undefined || stall.offset === offset)) {
+    settings.stallNextResults = undefined;
+    return { kind: 'stall', afterRecords: stall.afterRecords, ms: stall.ms };
+  }
+  return undefined;
+}
+
+/**
+ * Writes rows [from, to) of the job as CSV, a slice at a time, honouring back-pressure; a fault ends
+ * the response after its number of records, by closing the connection or by going silent.
+ */
+async function writePage(res: Response, job: QueryJob, from: number, to: number, log: ResultsRequest, fault?: ResultsFault): Promise<void> {
+  const snapshot = job.snapshot!;
   const fields = job.fields;
+  const stopAt = fault ? Math.min(to, from + fault.afterRecords) : to;
   res.write(`${fields.map((f) => csvCell(f.name)).join(',')}\n`);
   const SLICE = 2_000;
-  for (let start = from; start < to; start += SLICE) {
-    const end = Math.min(to, start + SLICE);
+  for (let start = from; start < stopAt; start += SLICE) {
+    const end = Math.min(stopAt, start + SLICE);
     let text = '';
     for (let i = start; i < end; i++) {
-      const row = rows[i]!;
       let line = '';
       for (let k = 0; k < fields.length; k++) {
         const f = fields[k]!;
         if (k > 0) line += ',';
-        line += csvCell(bulkValue(f, store.get(row, f)));
+        line += csvCell(bulkValue(f, snapshot.value(i, f)));
       }
       text += `${line}\n`;
     }
+    log.sent = end - from;
     if (!res.write(text)) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -110,13 +140,27 @@ async function writePage(state: EmulatorState, res: Response, job: QueryJob, fro
         res.on('drain', done);
         res.on('close', done);
       });
-      if (res.destroyed) return;
+      if (res.destroyed) {
+        log.outcome = 'client-closed';
+        return;
+      }
     }
   }
-  res.end();
+  if (!fault) {
+    res.end();
+    return;
+  }
+  log.outcome = fault.kind === 'cut' ? 'cut' : 'stalled';
+  if (fault.kind === 'cut') {
+    // Once what was written has left, close the connection without ending the chunked body.
+    res.write('', () => res.destroy());
+    return;
+  }
+  const timer = setTimeout(() => res.destroy(), fault.ms);
+  res.once('close', () => clearTimeout(timer));
 }
 
-export const registerBulkQuery: RouteModule = ({ api, state, metered }) => {
+export const registerBulkQuery: RouteModule = ({ api, admin, state, metered }) => {
   const jobs = bulkOf(state);
 
   api.post('/jobs/query', metered('bulkQueryCreate'), (req, res) => {
@@ -126,6 +170,7 @@ export const registerBulkQuery: RouteModule = ({ api, state, metered }) => {
       throw new ApiError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${String(operation)}`);
     }
     if (typeof body.query !== 'string' || body.query.trim() === '') throw new ApiError(400, 'INVALIDJOB', 'InvalidJob : query is required');
+    if (!apiLocals(res).session.user.permissions.AccountRead) throw new ApiError(400, 'INVALIDJOB', `InvalidJob : ${PERMISSION_REFUSALS.AccountRead.message}`);
     let parsed;
     try {
       parsed = parseSoql(body.query, (name) => state.field(name));
@@ -177,7 +222,10 @@ export const registerBulkQuery: RouteModule = ({ api, state, metered }) => {
     res.set('Content-Type', 'text/csv');
     res.set('Sforce-Locator', to >= job.rows.length ? 'null' : encodeLocator(to));
     res.set('Sforce-NumberOfRecords', String(to - from));
-    await writePage(state, res, job, from, to);
+    const log: ResultsRequest = { jobId: job.id, locator: locatorParam ?? null, offset: from, maxRecords: max, records: to - from, sent: 0, outcome: 'complete' };
+    jobs.resultsLog.push(log);
+    if (jobs.resultsLog.length > 1_000) jobs.resultsLog.shift();
+    await writePage(res, job, from, to, log, takeResultsFault(jobs.settings, from));
   });
 
   api.patch('/jobs/query/:jobId', metered('bulkQueryAbort'), (req, res) => {
@@ -200,4 +248,7 @@ export const registerBulkQuery: RouteModule = ({ api, state, metered }) => {
     jobs.delete(job.id);
     res.status(204).end();
   });
+
+  // Test-only: which results pages were served, and how each ended.
+  admin.get('/bulk/results', (_req, res) => res.json(jobs.resultsLog));
 };

@@ -53,8 +53,9 @@ function describeField(field: EmulatedField, user: OrgUser) {
 
 export const registerDescribe: RouteModule = ({ api, state, metered }) => {
   api.get('/sobjects/:object/describe', metered('describe'), (req, res) => {
-    if (String(req.params.object).toLowerCase() !== 'account') return notFound(res);
     const { session, apiVersion } = apiLocals(res);
+    // A user without read access on the object does not see it at all (assumption: http/permissions.ts).
+    if (String(req.params.object).toLowerCase() !== 'account' || !session.user.permissions.AccountRead) return notFound(res);
     const base = `/services/data/v${apiVersion}/sobjects/Account`;
     res.json({
       name: 'Account',

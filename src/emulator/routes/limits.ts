@@ -1,8 +1,12 @@
-/** GET /services/data/vXX.X/limits (resources_limits.htm): Max/Remaining per limit. */
+/**
+ * GET /services/data/vXX.X/limits (resources_limits.htm): Max/Remaining per limit, for users with
+ * the View Setup and Configuration permission only (http/permissions.ts has the refusal).
+ */
 import type { RouteModule } from '../http/context.js';
+import { requirePermission } from '../http/permissions.js';
 
 export const registerLimits: RouteModule = ({ api, state, metered }) => {
-  api.get('/limits', metered('limits'), (_req, res) => {
+  api.get('/limits', metered('limits'), requirePermission('ViewSetup'), (_req, res) => {
     const l = state.limits;
     const entry = (max: number, used: number) => ({ Max: max, Remaining: Math.max(0, max - used) });
     res.json({

@@ -23,12 +23,17 @@ export const registerOAuth: RouteModule = ({ root, state }) => {
       audiences: state.audiences,
       users: state.users,
       nowMs: state.now(),
+      permittedUsers: state.permittedUsers,
       maxLifetimeSeconds: state.options.maxAssertionLifetimeSeconds,
     });
     if ('error' in outcome) {
       state.logger?.warn({ error: outcome.error, reason: outcome.reason }, 'token request refused');
       res.status(400).json({ error: outcome.error, error_description: outcome.description });
       return;
+    }
+    if (outcome.expAheadSeconds > 300) {
+      // Accepted, as Salesforce does (its CLI sends exp in milliseconds), but worth a line in the log.
+      state.logger?.info({ username: outcome.user.username, expAheadSeconds: Math.round(outcome.expAheadSeconds) }, 'assertion exp is more than 5 minutes ahead (Salesforce documents 3); accepted');
     }
     const { token, session } = state.tokens.issue(outcome.user);
     state.logger?.info({ username: outcome.user.username }, 'token issued');

@@ -7,9 +7,11 @@
 import type { Request } from 'express';
 import { ApiError } from '../http/errors.js';
 import { apiLocals, type RouteModule } from '../http/context.js';
+import { requirePermission } from '../http/permissions.js';
 import { renderRecord } from '../render.js';
 import { executeQuery } from '../soql/execute.js';
 import { SoqlError } from '../soql/errors.js';
+import { organizationQuery, organizationRecord } from '../soql/organization.js';
 import { parseSoql } from '../soql/parser.js';
 import type { EmulatorState, QueryCursor } from '../state.js';
 
@@ -34,11 +36,24 @@ function page(state: EmulatorState, cursor: QueryCursor, locator: string, offset
 }
 
 export const registerQuery: RouteModule = ({ api, state, metered }) => {
-  api.get('/query', metered('query'), (req, res) => {
+  api.get('/query', metered('query'), (req, res, next) => {
     const soql = req.query.q;
     if (typeof soql !== 'string' || soql.trim() === '') {
       throw new ApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
     }
+    try {
+      const organization = organizationQuery(soql);
+      if (organization) {
+        res.json({ totalSize: 1, done: true, records: [organizationRecord(organization, { orgId: state.orgId, apiVersion: apiLocals(res).apiVersion })] });
+        return;
+      }
+    } catch (error) {
+      if (error instanceof SoqlError) throw new ApiError(400, error.errorCode, error.message);
+      throw error;
+    }
+    next();
+  }, requirePermission('AccountRead'), (req, res) => {
+    const soql = String(req.query.q);
     let rows: Int32Array;
     let fields;
     try {

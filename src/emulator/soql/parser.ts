@@ -67,16 +67,14 @@ class Parser {
 
   query(): ParsedQuery {
     this.keyword('SELECT');
+    // The object is checked before the fields, as Salesforce does: a query on another object is
+    // "sObject type … is not supported", not "No such column … on entity 'Account'".
+    this.checkObject(this.topLevelFromObject());
     const fields = this.selectList();
     this.keyword('FROM');
     const object = this.next();
     if (object.kind !== 'ident') this.unexpected(object);
-    if (object.text.toLowerCase() !== OBJECT_NAME.toLowerCase()) {
-      throw new SoqlError(
-        'INVALID_TYPE',
-        located(this.soql, object.at, `sObject type '${object.text}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`),
-      );
-    }
+    this.checkObject(object);
     const result: ParsedQuery = { fields, orderBy: [] };
     if (this.isKeyword('WHERE')) {
       this.pos++;
@@ -96,6 +94,26 @@ class Parser {
     const end = this.peek();
     if (end.kind !== 'eof') this.unexpected(end);
     return result;
+  }
+
+  /** The token after the first FROM outside parentheses (a subquery has its own). */
+  private topLevelFromObject(): Token | undefined {
+    let depth = 0;
+    for (let i = 0; i < this.tokens.length - 1; i++) {
+      const t = this.tokens[i]!;
+      if (isPunct(t, '(')) depth++;
+      else if (isPunct(t, ')')) depth--;
+      else if (depth === 0 && t.kind === 'ident' && t.text.toUpperCase() === 'FROM') return this.tokens[i + 1];
+    }
+    return undefined;
+  }
+
+  private checkObject(object: Token | undefined): void {
+    if (!object || object.kind !== 'ident' || object.text.toLowerCase() === OBJECT_NAME.toLowerCase()) return;
+    throw new SoqlError(
+      'INVALID_TYPE',
+      located(this.soql, object.at, `sObject type '${object.text}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`),
+    );
   }
 
   private selectList(): EmulatedField[] {
