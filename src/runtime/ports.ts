@@ -6,6 +6,7 @@
  * while a shadow is set, its scores go beside the champion's.
  */
 import type { AccountRow, RescorePorts } from '../core/rescore.js';
+import { comparedFields, fieldsToRead } from '../core/scored-fields.js';
 import type { HistoryRow, ScorePath } from '../db/history.js';
 import type { ShadowRow } from '../db/shadow.js';
 import type { Logger } from '../log/logger.js';
@@ -52,10 +53,7 @@ export function accountPorts(client: SalesforceClient, scoring: ScoringThread, o
   const { recorder, logger } = options;
   const path = options.path ?? 'realtime';
   const readBy = new WeakMap<AccountRow, string>();
-  const compared = () => {
-    const out = scoring.spec.outputFields;
-    return [out.score, out.risk, out.factors, out.modelVersion];
-  };
+  const compared = () => comparedFields(scoring.spec.outputFields);
   // The history and shadow tables are a record of what happened; failing to append is logged, and
   // never fails a batch whose scores Salesforce already holds.
   const keep = (what: string, work: Promise<void>) => work.catch((error: unknown) => logger?.warn({ err: error }, `could not append ${what} to the system of record`));
@@ -65,7 +63,7 @@ export function accountPorts(client: SalesforceClient, scoring: ScoringThread, o
     },
     read: async (ids) => {
       const { version, spec } = scoring.models.champion;
-      const rows = await readAccounts(client, [...spec.features.map((f) => f.field), ...compared()], ids);
+      const rows = await readAccounts(client, fieldsToRead(spec), ids);
       for (const row of rows) readBy.set(row, version);
       return rows;
     },

@@ -12,7 +12,7 @@ import { isAppError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Redis } from 'ioredis';
 import { RunStore } from '../../queue/nightly-store.js';
-import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
+import { enqueueRun, nightlyQueue } from '../../queue/nightly-jobs.js';
 
 export interface AdminRouteOptions {
   auth?: { user: string; password: string };
