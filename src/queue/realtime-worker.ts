@@ -8,14 +8,15 @@
  *   back-off; the org's API limit pauses the queue instead of failing records;
  * - anything else fails the job for good (UnrecoverableError), visible in the failed list.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../core/errors.js';
 import { rescoreAccounts, type BatchOutcome, type RescorePorts } from '../core/rescore.js';
+import { backoffMs, realtimeRecordBackoff } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
 import type { FailureLog } from './failures.js';
 import { QUEUES } from './names.js';
-import { realtimeJobSchema, type RealtimeJobData } from './realtime-jobs.js';
+import { realtimeJobSchema, realtimeQueue, type RealtimeJobData } from './realtime-jobs.js';
 
 export interface RealtimeWorkerOptions {
   connection: Redis;
@@ -34,21 +35,6 @@ export interface RealtimeWorkerOptions {
   onBatch?: (outcome: BatchOutcome, data: RealtimeJobData) => void;
 }
 
-/** Job options of real-time batches: whole-batch retries with back-off, bounded history in Redis. */
-export const REALTIME_JOB_OPTIONS = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3_600 },
-} as const;
-
-export function realtimeQueue(connection: Redis, prefix: string): Queue<RealtimeJobData> {
-  return new Queue<RealtimeJobData>(QUEUES.realtime, { connection, prefix, defaultJobOptions: REALTIME_JOB_OPTIONS });
-}
-
-function retryDelayMs(attempt: number, baseMs: number): number {
-  return Math.min(baseMs * 2 ** (attempt - 1), 60_000) + Math.floor(Math.random() * (baseMs / 4));
-}
 
 export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: Worker<RealtimeJobData>; queue: Queue<RealtimeJobData> } {
   const { logger, failures } = options;
@@ -73,8 +59,10 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
         log.warn({ code: error.code, attempt: job.attemptsMade + 1 }, `batch failed, will retry: ${error.message}`);
         throw error;
       }
-      log.error({ err: error instanceof Error ? error.message : String(error) }, 'batch failed for good');
-      throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+      log.error({ err: error }, 'batch failed for good');
+      // BullMQ keeps only the message as the job's failed reason: keep the code in it, and the cause.
+      const message = error instanceof Error ? error.message : String(error);
+      throw Object.assign(new UnrecoverableError(isAppError(error) ? `${error.code}: ${message}` : message), { cause: error });
     }
 
     await failures.record(outcome.failed, 'realtime');
@@ -86,7 +74,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
         );
       } else {
         const accountIds = outcome.retry.map((r) => r.id);
-        await queue.add('rescore', { accountIds, receivedAt: data.receivedAt, attempt: data.attempt + 1 }, { delay: retryDelayMs(data.attempt, options.retryBaseMs ?? 1_000) });
+        await queue.add('rescore', { accountIds, receivedAt: data.receivedAt, attempt: data.attempt + 1 }, { delay: backoffMs(data.attempt, realtimeRecordBackoff(options.retryBaseMs ?? 1_000)) });
       }
     }
     log.info(
@@ -106,6 +94,6 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
     maxStalledCount: 3,
     autorun: true,
   });
-  worker.on('error', (error) => logger.error({ err: error.message }, 'real-time worker error'));
+  worker.on('error', (error) => logger.error({ err: error }, 'real-time worker error'));
   return { worker, queue };
 }

@@ -6,10 +6,9 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { createApp } from '../http/app.js';
-import { adminRouterFor } from '../http/admin/route.js';
+import { adminRouter } from '../http/admin/route.js';
 import { dashboardRouter } from '../http/dashboard/route.js';
 import { modelReadiness, redisReadiness, salesforceReadiness } from '../http/health.js';
 import { outboundRouter } from '../http/outbound/route.js';
@@ -18,10 +17,10 @@ import type { Logger } from '../log/logger.js';
 import { watchQueueDepth, watchRealtimeBacklog } from '../observability/metrics.js';
 import { StatusStore } from '../observability/status-store.js';
 import { FailureLog } from '../queue/failures.js';
-import { QUEUES } from '../queue/names.js';
+import { nightlyQueue } from '../queue/nightly-jobs.js';
 import { RunStore } from '../queue/nightly-store.js';
 import { RealtimeIntake } from '../queue/realtime-intake.js';
-import { realtimeQueue } from '../queue/realtime-worker.js';
+import { realtimeQueue } from '../queue/realtime-jobs.js';
 import { createRedis } from '../queue/redis.js';
 import { TokenProvider } from '../salesforce/auth.js';
 import { startProcessScoring } from './models.js';
@@ -35,14 +34,15 @@ export interface WebProcess {
 
 export async function startWebProcess(config: Config, logger: Logger): Promise<WebProcess> {
   const redis = createRedis(config.redisUrl, 'producer');
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
   const models = await startProcessScoring(config, logger, redis);
   const { scoring } = models;
   let shuttingDown = false;
   const prefix = config.queue.prefix;
   const intake = new RealtimeIntake(redis, prefix);
-  const queues = { realtime: realtimeQueue(redis, prefix), nightly: new Queue(QUEUES.nightly, { connection: redis, prefix }) };
-  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  // The only queue objects of this process (the admin router enqueues runs on this one): shutdown closes both.
+  const queues = { realtime: realtimeQueue(redis, prefix), nightly: nightlyQueue(redis, prefix) };
+  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const unwatch = [
     watchQueueDepth(queues.realtime),
     watchQueueDepth(queues.nightly),
@@ -75,7 +75,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
         logger: logger.child({ module: 'outbound' }),
       }),
       predictRouter({ scoring, auth: config.predict }),
-      adminRouterFor(config, redis, logger),
+      adminRouter({ auth: config.admin, queue: queues.nightly, store: runs, logger: logger.child({ module: 'admin' }) }),
     ],
   });
   const server = app.listen(config.port);

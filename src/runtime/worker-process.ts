@@ -37,7 +37,7 @@ export interface WorkerProcessOptions {
 export async function startWorkerProcess(config: Config, logger: Logger, options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
   const connection = createRedis(config.redisUrl, 'worker');
   const batcherConnection = createRedis(config.redisUrl, 'worker');
-  for (const c of [connection, batcherConnection]) c.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  for (const c of [connection, batcherConnection]) c.on('error', (error) => logger.warn({ err: error }, 'redis error'));
   await waitForRedis(connection, config.redisUrl);
 
   const salesforce = await connectSalesforce(config.salesforce!, logger);
@@ -63,7 +63,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     logger: logger.child({ module: 'realtime' }),
     onBatch: (outcome, data) => {
       observeBatchOutcome(outcome, 'realtime');
-      status.recordApiUsage(salesforce.apiUsage).catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'could not store the API usage'));
+      status.recordApiUsage(salesforce.apiUsage).catch((error: unknown) => logger.debug({ err: error }, 'could not store the API usage'));
       options.onBatch?.(outcome, data);
     },
   });

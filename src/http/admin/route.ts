@@ -10,9 +10,8 @@ import express, { Router, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import { isAppError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { Redis } from 'ioredis';
-import { RunStore } from '../../queue/nightly-store.js';
-import { enqueueRun, nightlyQueue } from '../../queue/nightly-jobs.js';
+import type { RunStore } from '../../queue/nightly-store.js';
+import { enqueueRun } from '../../queue/nightly-jobs.js';
 
 export interface AdminRouteOptions {
   auth?: { user: string; password: string };
@@ -78,9 +77,4 @@ export function adminRouter(options: AdminRouteOptions): Router {
     res.json({ ...run, events: await options.store.events(run.id, 20) });
   });
   return router;
-}
-
-/** The admin router of the web process, on its Redis connection and queue prefix. */
-export function adminRouterFor(config: { admin?: { user: string; password: string }; queue: { prefix: string } }, redis: Redis, logger: Logger): Router {
-  return adminRouter({ auth: config.admin, queue: nightlyQueue(redis, config.queue.prefix), store: new RunStore(redis, config.queue.prefix), logger: logger.child({ module: 'admin' }) });
 }

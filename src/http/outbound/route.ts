@@ -86,7 +86,7 @@ export function outboundRouter(options: OutboundRouteOptions): Router {
       log.debug({ notifications: message.notifications.length, enqueued: result.enqueued, duplicates: result.duplicates }, 'outbound message enqueued');
       sendXml(res, 200, ACK_BODY);
     } catch (error) {
-      log.error({ err: (error as Error).message }, 'could not enqueue an outbound message; answering a fault so Salesforce retries');
+      log.error({ err: error }, 'could not enqueue an outbound message; answering a fault so Salesforce retries');
       refuse(res, log, {
         status: 500,
         reason: 'queue-unavailable',
