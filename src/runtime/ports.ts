@@ -13,12 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { SalesforceClient } from '../salesforce/client.js';
 import { readAccounts, writeAccounts } from '../salesforce/accounts.js';
 import type { ScoringThread, ThreadResult } from '../scoring/thread.js';
-
-/** Where written and shadow scores are kept (the system of record); absent without DATABASE_URL. */
-export interface ScoreRecorder {
-  recordScores(rows: readonly HistoryRow[]): Promise<void>;
-  recordShadow(rows: readonly ShadowRow[]): Promise<void>;
-}
+import type { ScoreRecorder } from './models.js';
 
 export interface AccountPortsOptions {
   recorder?: ScoreRecorder;
