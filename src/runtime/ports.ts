@@ -1,6 +1,7 @@
 /**
- * Wires the rescoring core to its real collaborators: Salesforce for reads and writes, the scoring
- * thread, and the system of record when there is one. The fields read are the champion's at read
+ * Wires the real-time rescoring core to its real collaborators: Salesforce for reads and writes, the
+ * scoring thread, and the system of record when there is one. (The nightly core's are wired in
+ * nightly.ts.) The fields read are those of core/scored-fields.ts for the champion at read
  * time, and the rows are scored by that same model version even if a promotion lands in between (the
  * thread keeps the previous champion for that). Scores Salesforce accepted go to the score history;
  * while a shadow is set, its scores go beside the champion's.

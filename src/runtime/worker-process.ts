@@ -1,7 +1,8 @@
 /**
  * The worker process: signs in to Salesforce, loads the model in a scoring thread, and runs the
- * real-time batcher and batch worker until stopped. Shutdown order: stop batching, close the BullMQ
- * worker (an active batch finishes or returns to the queue), close the scoring thread, close Redis.
+ * real-time batcher and batch worker and the nightly worker (nightly.ts) until stopped. Shutdown
+ * order: stop batching, close the BullMQ workers (an active batch or chunk finishes or returns to the
+ * queue), close the scoring thread, close Redis.
  */
 import type { Config } from '../config/index.js';
 import type { BatchOutcome } from '../core/rescore.js';
