@@ -194,6 +194,8 @@ export interface FieldFile {
   values: string[];
   description?: string;
   inlineHelpText?: string;
+  /** Field history tracking (Account's history related list shows its changes). */
+  trackHistory: boolean;
 }
 
 /** Reads objects/Account/fields/*.field-meta.xml. */
@@ -218,6 +220,7 @@ export function loadFieldFiles(root: string): Map<string, FieldFile> {
       values: (doc.valueSet?.valueSetDefinition?.value ?? []).map((v: { fullName: string }) => String(v.fullName)),
       description: doc.description,
       inlineHelpText: doc.inlineHelpText,
+      trackHistory: doc.trackHistory === 'true',
     });
   }
   return fields;

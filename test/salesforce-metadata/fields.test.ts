@@ -47,6 +47,12 @@ describe('Account fields: files against src/core/account-fields.ts', () => {
     expect(fields.get('Customer_Id__c')).toMatchObject({ type: 'Text', externalId: true, unique: true, length: 40 });
   });
 
+  it('when the field files are read, then the score, risk and model version are history-tracked (the trend on the Account page at no API cost), within the 20 tracked fields an object allows', () => {
+    const tracked = [...fields.values()].filter((f) => f.trackHistory).map((f) => f.name).sort();
+    expect(tracked).toEqual(['Churn_Model_Version__c', 'Churn_Risk__c', 'Churn_Score__c']);
+    expect(tracked.length).toBeLessThanOrEqual(20);
+  });
+
   it('when a field file has the wrong type, then the check reports the mismatch', () => {
     const root = brokenCopy(copies, `${paths.fields}/Churn_Score__c.field-meta.xml`, (t) => t.replace('<type>Percent</type>', '<type>Text</type>'));
     expect(checkFieldsMatchSpec(loadFieldFiles(root), ACCOUNT_FIELDS)).toEqual([

@@ -20,11 +20,19 @@ function badRequest(res: Response, message: string, details?: unknown[]): void {
 
 export function predictRouter(options: PredictRouteOptions): Router {
   const router = Router();
-  const schemas = predictSchemas(options.scoring.spec);
-  const document = openApiDocument(schemas, options.scoring.modelVersion);
+  // Built once per champion: a promotion to a model with other fields changes the API with it.
+  let built: { version: string; schemas: ReturnType<typeof predictSchemas>; document: unknown } | undefined;
+  const current = () => {
+    const { version, spec } = options.scoring.models.champion;
+    if (built?.version !== version) {
+      const schemas = predictSchemas(spec);
+      built = { version, schemas, document: openApiDocument(schemas, version) };
+    }
+    return built;
+  };
 
   router.get('/openapi.json', (_req, res) => {
-    res.json(document);
+    res.json(current().document);
   });
 
   if (!options.auth) {
@@ -43,6 +51,7 @@ export function predictRouter(options: PredictRouteOptions): Router {
       if (body === undefined || (typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
         return badRequest(res, 'The body is empty; expected {"records": [...]} with 1 to 200 records.');
       }
+      const { version, schemas } = current();
       const parsed = schemas.request.safeParse(req.body);
       if (!parsed.success) {
         const details = parsed.error.issues.slice(0, 20).map((issue) => {
@@ -67,7 +76,8 @@ export function predictRouter(options: PredictRouteOptions): Router {
         const where = first.record !== undefined ? `record ${first.record}${first.field ? `, field ${first.field}` : ''}: ` : '';
         return badRequest(res, `Invalid request: ${where}${first.message}.`, details);
       }
-      const results = await options.scoring.score(parsed.data.records);
+      // Scored by the model the request was validated for, even if a promotion lands meanwhile.
+      const results = await options.scoring.score(parsed.data.records, { version });
       res.json({
         predictions: results.map((r) =>
           'error' in r

@@ -1,0 +1,21 @@
+// Mutation testing (StrykerJS with its vitest runner) on the modules where a silent mistake corrupts
+// scores or loses messages. `npm run test:mutation` runs it on all of them (incremental: only mutants
+// whose code or tests changed since the committed report are run again); one file:
+//   npx stryker run --mutate src/scoring/encoder.ts
+// The build fails below the `break` threshold.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
+  coverageAnalysis: 'perTest',
+  mutate: ['src/core/salesforce-id.ts'],
+  thresholds: { high: 90, low: 85, break: 85 },
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  concurrency: 2,
+  timeoutMS: 10_000,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
