@@ -27,8 +27,8 @@
  * queue runs the chunk again, which reads the page again with the same locator (Salesforce keeps a
  * job's results while the job exists), so nothing is written twice and nothing is lost.
  */
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../core/errors.js';
@@ -165,6 +165,9 @@ class ChunkAttempt {
       }
     }
     const pass = await this.scorePage(page);
+    // The shadow's rows of the page, once it is scored (a crash before the page's state is saved may
+    // append them a second time; they are a comparison, not a record of what was written).
+    if (pass.shadowFile) await this.keep('shadow scores', () => deps.shadowScores!.appendFile(pass.shadowFile!));
     // A page that ended early without a network error (a proxy that closed the body cleanly) must not
     // pass for a whole one: its missing records would never be scored.
     if (Number.isFinite(page.numberOfRecords) && pass.read !== page.numberOfRecords) {
@@ -187,11 +190,22 @@ class ChunkAttempt {
     const now = run.scoredAtMs ?? Date.now();
     // Parts complete before the page is are submitted while the rest is scored; awaited below.
     const early: Array<Promise<void>> = [];
-    const writer = new PartWriter(this.tmpBase, this.header, settings.ingestMaxBytes, (file, part) => {
-      const submitting = this.ensureSubmitted(file, part);
-      submitting.catch(() => undefined);
-      early.push(submitting);
-    });
+    const writer = new PartWriter(
+      this.tmpBase,
+      this.header,
+      settings.ingestMaxBytes,
+      (file, part) => {
+        const submitting = this.ensureSubmitted(file, part);
+        submitting.catch(() => undefined);
+        early.push(submitting);
+      },
+      deps.history !== undefined,
+    );
+    // The shadow's rows, when the run pinned a shadow and there is somewhere to keep them.
+    const shadowVersion = deps.shadowScores ? run.shadowVersion : undefined;
+    let shadowFile: string | undefined;
+    let shadowStream: WriteStream | undefined;
+    const history = deps.history ? { runId: run.id } : undefined;
     const failed: Failure[] = [];
     let read = 0;
     let scored = 0;
@@ -202,15 +216,23 @@ class ChunkAttempt {
     let pending: Promise<void> | undefined;
     let lastSaved = Date.now();
     const flush = async (csv: NonNullable<Awaited<ReturnType<ResultPage['records']>>>, cut: boolean) => {
-      const scoring = deps.scorer.rescoreRows({ header: page.header, csv, columns: this.columns, reasons: settings.reasons, now }, run.modelVersion ?? deps.scorer.champion().version);
+      const scoring = deps.scorer.rescoreRows({ header: page.header, csv, columns: this.columns, reasons: settings.reasons, now, history }, run.modelVersion ?? deps.scorer.champion().version, shadowVersion);
       if (pending) await pending;
       pending = scoring.then(async (result) => {
         if (result.read !== csv.count) this.log.warn({ records: csv.count, parsed: result.read }, 'a batch of the query result parsed to a different number of rows than it holds records');
         scored += result.scored;
         unchanged += result.unchanged;
         failed.push(...result.failed);
-        await writer.write(result.lines, result.changed);
+        await writer.write(result.lines, result.changed, result.history);
         lines += result.changed;
+        if (result.shadow) {
+          if (!shadowStream) {
+            shadowFile = `${this.tmpBase}-shadow.copy`;
+            this.temporary.push(shadowFile);
+            shadowStream = createWriteStream(shadowFile);
+          }
+          if (!shadowStream.write(result.shadow)) await new Promise<void>((resolve) => shadowStream!.once('drain', resolve));
+        }
         if (cut) {
           // Cut only when at least a quarter of the rows so far are written: a night where few scores
           // move is not worth a second ingest job. Kept in the state, so a resumed pass cuts where the
@@ -242,17 +264,19 @@ class ChunkAttempt {
       await pending?.catch(() => undefined);
       await Promise.allSettled(early);
       await writer.finish().catch(() => undefined);
+      shadowStream?.destroy();
       throw error;
     } finally {
-      this.temporary.push(...writer.files.map((f) => f.path));
+      for (const f of writer.files) this.temporary.push(f.path, ...(f.companion ? [f.companion] : []));
     }
     if (pending) await pending;
     await writer.finish();
+    if (shadowStream) await new Promise<void>((resolve, reject) => shadowStream!.end((error?: Error | null) => (error ? reject(error) : resolve())));
     await Promise.all(early);
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 1_048_576);
     this.log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
-    return { files: writer.files, read, scored, unchanged, failed };
+    return { files: writer.files, read, scored, unchanged, failed, shadowFile };
   }
 
   // --- submitting ------------------------------------------------------------------------------
@@ -271,15 +295,48 @@ class ChunkAttempt {
       await this.bulk.setState(open.id, 'Aborted').catch((error: unknown) => this.log.warn({ jobId: open.id, err: error }, 'could not abort an ingest job left open'));
       await this.apply((s) => S.jobAborted(s, open.id));
     }
-    await this.submit(file, { part, attempt: 0 });
+    await this.submit(file, { part, attempt: 0 }, open !== undefined);
   }
 
-  private async submit(file: PartFile, job: { part: number; attempt: number; sources?: string[] }): Promise<void> {
+  /**
+   * Creates an ingest job for the file (recorded open before the upload), uploads and closes it. A
+   * main part's score history rows are appended meanwhile, once its job exists: a part resubmitted
+   * after a crash first removes what its earlier job may have appended, so no score counts twice.
+   */
+  private async submit(file: PartFile, job: { part: number; attempt: number; sources?: string[] }, replaced = false): Promise<void> {
     const info = await this.bulk.createIngestJob('Account');
     await this.apply((s) => S.jobOpened(s, { id: info.id, ...job, records: file.records }));
+    const history = this.deps.history;
+    const recording = history && file.companion ? this.recordHistory(history, file.companion, replaced) : undefined;
     await this.bulk.upload(info.id, file.path);
     await this.bulk.setState(info.id, 'UploadComplete');
     await this.apply((s) => S.jobClosed(s, info.id, Date.now()));
+    await recording;
+  }
+
+  private recordHistory(history: NonNullable<NightlyDeps['history']>, companion: string, replaced: boolean): Promise<void> {
+    return this.keep('score history', async () => {
+      if (replaced) await history.remove(this.run.id, await idsIn(companion));
+      await history.appendFile(companion);
+    });
+  }
+
+  /** Records Salesforce refused for good: their history rows go again (they were appended with their part). */
+  private async forgetHistory(ids: readonly string[]): Promise<void> {
+    const history = this.deps.history;
+    if (history && ids.length > 0) await this.keep('score history', () => history.remove(this.run.id, ids));
+  }
+
+  /**
+   * The system of record is a record of what happened: failing to write to it is logged and never
+   * fails a chunk whose scores Salesforce holds.
+   */
+  private async keep(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.log.warn({ err: error }, `could not update the ${what} in the system of record`);
+    }
   }
 
   // --- collecting ------------------------------------------------------------------------------
@@ -362,6 +419,7 @@ class ChunkAttempt {
       );
     }
     await failures.record(permanent, { runId: this.run.id });
+    await this.forgetHistory(permanent.map((f) => f.id));
     if (retry.length > 0 && this.retainedRecords() + retry.length <= RETAIN_MAX_RECORDS) this.retained.set(job.id, retry);
     await this.apply((s) => S.jobCollected(s, job.id, { written: processed - failedCount, failed: permanent.length, retry: retry.length > 0, msPerRecord: processed > 0 && took > 0 ? took / processed : undefined }));
   }
@@ -389,6 +447,7 @@ class ChunkAttempt {
     if (S.retriesExhausted(state, settings.retryAttempts)) {
       const gaveUp: Failure[] = rows.failures.map((f) => ({ ...f, message: `${f.message} (gave up after ${state.retryAttempt + 1} ingest jobs)` }));
       await failures.record(gaveUp, { runId: this.run.id });
+      await this.forgetHistory(gaveUp.map((f) => f.id));
       await this.apply((s) => S.retriesClosed(s, gaveUp.length));
       await log.event(this.run.id, `chunk ${this.index}: ${gaveUp.length} records still failing after ${state.retryAttempt + 1} ingest jobs were recorded as failed`);
       return undefined;
@@ -446,4 +505,18 @@ class ChunkAttempt {
     this.log.info({ ...counts, ingestJobs: jobs.length }, 'chunk done');
     return { counts, finishedRun };
   }
+}
+
+/** The Account ids of a history file (the first field of each COPY text line). */
+async function idsIn(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8');
+  const ids: string[] = [];
+  for (let at = 0; at < text.length; ) {
+    const tab = text.indexOf('\t', at);
+    const end = text.indexOf('\n', at);
+    if (tab < 0 || end < 0) break;
+    ids.push(text.slice(at, tab));
+    at = end + 1;
+  }
+  return ids;
 }

@@ -2,13 +2,17 @@
  * The part files of a chunk: Bulk ingest CSV (Id + output columns) written as the scoring thread
  * returns lines, cut into files of at most `maxBytes` (Salesforce takes at most 100 MB raw per
  * upload), or at a chosen record (the first and last page's cut). A part completed before the page
- * ends is handed to `onPart`, so it can be submitted while the rest is scored.
+ * ends is handed to `onPart`, so it can be submitted while the rest is scored. With a companion (the
+ * score history rows, one per line), each part gets a second file holding the companion lines of
+ * exactly its records.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 
 export interface PartFile {
   path: string;
   records: number;
+  /** The companion lines of the part's records (e.g. its score history rows), when written. */
+  companion?: string;
 }
 
 function countLines(text: string): number {
@@ -17,8 +21,24 @@ function countLines(text: string): number {
   return n;
 }
 
+/** Where the first `count` lines of `text` end. */
+function afterLines(text: string, count: number): number {
+  let at = 0;
+  for (let n = 0; n < count; n++) at = text.indexOf('\n', at) + 1;
+  return at;
+}
+
+function ended(stream: WriteStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
+
+async function put(stream: WriteStream, text: string): Promise<void> {
+  if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+}
+
 export class PartWriter {
   private stream?: WriteStream;
+  private companionStream?: WriteStream;
   private bytes = 0;
   private lines = 0;
   readonly files: PartFile[] = [];
@@ -29,10 +49,12 @@ export class PartWriter {
     private readonly maxBytes: number,
     /** Called with each part completed before the page ends (the last one is left to the caller). */
     private readonly onPart: (file: PartFile, part: number) => void = () => undefined,
+    /** Whether parts have companion files. */
+    private readonly withCompanion = false,
   ) {}
 
-  /** Appends `\n`-terminated lines; a new part starts when the next line would not fit. */
-  async write(lines: string, count: number): Promise<void> {
+  /** Appends `\n`-terminated lines (and their companion lines); a new part starts when the next line would not fit. */
+  async write(lines: string, count: number, companion = ''): Promise<void> {
     if (count === 0) return;
     const size = Buffer.byteLength(lines);
     const used = this.stream ? this.bytes : Buffer.byteLength(this.header) + 1;
@@ -42,15 +64,21 @@ export class PartWriter {
       if (cut >= lines.length) cut = lines.lastIndexOf('\n', lines.length - 2) + 1;
       const first = lines.slice(0, cut);
       const firstCount = countLines(first);
-      await this.write(first, firstCount);
-      await this.write(lines.slice(cut), count - firstCount);
+      const companionCut = this.withCompanion ? afterLines(companion, firstCount) : 0;
+      await this.write(first, firstCount, companion.slice(0, companionCut));
+      await this.write(lines.slice(cut), count - firstCount, companion.slice(companionCut));
       return;
     }
     if (this.stream && this.bytes + size > this.maxBytes) await this.cut();
     if (!this.stream) {
       const path = `${this.base}-${this.files.length}.csv`;
       this.stream = createWriteStream(path);
-      this.files.push({ path, records: 0 });
+      const file: PartFile = { path, records: 0 };
+      if (this.withCompanion) {
+        file.companion = `${this.base}-${this.files.length}.history`;
+        this.companionStream = createWriteStream(file.companion);
+      }
+      this.files.push(file);
       this.bytes = Buffer.byteLength(this.header) + 1;
       this.lines = 0;
       this.stream.write(`${this.header}\n`);
@@ -58,7 +86,8 @@ export class PartWriter {
     this.bytes += size;
     this.lines += count;
     this.files[this.files.length - 1]!.records = this.lines;
-    if (!this.stream.write(lines)) await new Promise<void>((resolve) => this.stream!.once('drain', resolve));
+    await put(this.stream, lines);
+    if (this.companionStream) await put(this.companionStream, companion);
   }
 
   /** Ends the current part (if any) and hands it to `onPart`; the next line starts a new part. */
@@ -71,8 +100,9 @@ export class PartWriter {
   /** Ends the current part. */
   async finish(): Promise<void> {
     const s = this.stream;
+    const c = this.companionStream;
     this.stream = undefined;
-    if (s) await new Promise<void>((resolve, reject) => s.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    this.companionStream = undefined;
+    await Promise.all([s && ended(s), c && ended(c)]);
   }
 }
-

@@ -98,6 +98,10 @@ export interface RowsResult {
   scored: number;
   unchanged: number;
   failed: Array<{ id: string; code: string; message: string }>;
+  /** Score history rows of the records in `lines` (COPY text, line for line), when asked for. */
+  history?: string;
+  /** Shadow rows (COPY text) of the records champion and shadow both scored, when a shadow compared. */
+  shadow?: string;
 }
 
 export interface RowsRequest {
@@ -106,6 +110,8 @@ export interface RowsRequest {
   columns: readonly string[];
   reasons: boolean;
   now: number;
+  /** Ask for the history rows of the records to write, for this run. */
+  history?: { runId: string };
 }
 
 export interface OutputFields {
@@ -125,8 +131,28 @@ export interface ScorerModel {
 export interface RowScorer {
   /** The champion now (a run pins it when it starts). */
   champion(): ScorerModel;
-  /** Scores rows with `version` (the run's pinned model). */
-  rescoreRows(request: RowsRequest, version: string): Promise<RowsResult>;
+  /** The shadow now, if one is set (a run pins it too). */
+  shadow(): ScorerModel | null;
+  /** Scores rows with `version` (the run's pinned model) and, when `shadow` is still loaded, with the shadow too. */
+  rescoreRows(request: RowsRequest, version: string, shadow?: string): Promise<RowsResult>;
+}
+
+/**
+ * The score history (the system of record): every score the run writes is one row, appended in bulk
+ * when its part is submitted and removed again if Salesforce refuses the record for good.
+ */
+export interface HistorySink {
+  /** Appends a file of history rows (COPY text, as the scorer returns them). */
+  appendFile(file: string): Promise<void>;
+  /** Removes the run's rows of these Accounts. */
+  remove(runId: string, accountIds: readonly string[]): Promise<void>;
+  /** Deletes rows past the retention; answers how many. */
+  trim(): Promise<{ removed: number; days: number }>;
+}
+
+/** Where the shadow's scores go (the system of record). */
+export interface ShadowSink {
+  appendFile(file: string): Promise<void>;
 }
 
 export interface Failure {
@@ -174,6 +200,10 @@ export interface NightlyDeps {
   failures: FailureSink;
   queue: ChunkQueue;
   settings: NightlySettings;
+  /** The score history; absent without a system of record or with HISTORY_ENABLED=false. */
+  history?: HistorySink;
+  /** The shadow scores; absent without a system of record. */
+  shadowScores?: ShadowSink;
   logger: Logger;
   /** Told once a run has ended (metrics). */
   onRunEnded?(run: RunRecord): void;

@@ -67,6 +67,7 @@ export class NightlyRun {
     }
 
     const bulk = this.deps.openBulk(log);
+    let trimming: Promise<void> | undefined;
     try {
       if (!run.queryJobId) {
         const usage = await bulk.dailyApiUsage();
@@ -82,16 +83,23 @@ export class NightlyRun {
           await store.event(runId, message);
           return { kind: 'wait', ms: settings.reserveWaitMs };
         }
+        // The run pins the champion (and the shadow, when one is set) it starts with; the query reads
+        // the fields of both, so the shadow can score the same rows.
         const model = scorer.champion();
-        const soql = buildSoql(fieldsToRead(model.spec), run.where);
-        await store.update(runId, { state: 'querying', startedAt: new Date().toISOString(), scoredAtMs: Date.now(), message: '', modelVersion: model.version });
+        const shadow = this.deps.shadowScores ? scorer.shadow() : null;
+        const fields = [...new Set([...fieldsToRead(model.spec), ...(shadow ? fieldsToRead(shadow.spec) : [])])];
+        const soql = buildSoql(fields, run.where);
+        await store.update(runId, { state: 'querying', startedAt: new Date().toISOString(), scoredAtMs: Date.now(), message: '', modelVersion: model.version, ...(shadow ? { shadowVersion: shadow.version } : {}) });
         const created = await bulk.createQueryJob(soql);
         await store.update(runId, { queryJobId: created.id });
         await store.event(runId, `Bulk query job ${created.id} created`);
-        log.info({ queryJobId: created.id, where: run.where, modelVersion: model.version }, 'nightly run started');
+        log.info({ queryJobId: created.id, where: run.where, modelVersion: model.version, shadowVersion: shadow?.version }, 'nightly run started');
         run = (await store.get(runId))!;
+        // While Salesforce runs the query.
+        trimming = this.trimHistory(runId);
       }
       const info = await bulk.waitForJob('query', run.queryJobId!, { initialMs: settings.pollInitialMs, maxMs: settings.pollMaxMs });
+      await trimming;
       if (info.state !== 'JobComplete') {
         const message = `Bulk query job ${run.queryJobId} ended ${info.state}${info.errorMessage ? `: ${info.errorMessage}` : ''}`;
         log.error({ queryJobId: run.queryJobId }, message);
@@ -106,7 +114,20 @@ export class NightlyRun {
       log.info({ total: info.numberRecordsProcessed }, 'query job complete; chunks enqueued');
       return { kind: 'done', result: { runId, state: 'running', total: info.numberRecordsProcessed } };
     } finally {
+      await trimming;
       await store.addCalls(runId, bulk.takeCalls());
+    }
+  }
+
+  /** Each run enforces the score history's retention (HISTORY_RETENTION_DAYS); a failure is logged, not fatal. */
+  private async trimHistory(runId: string): Promise<void> {
+    const history = this.deps.history;
+    if (!history) return;
+    try {
+      const { removed, days } = await history.trim();
+      if (removed > 0) await this.deps.log.event(runId, `score history: ${removed} rows older than ${days} days removed`);
+    } catch (error) {
+      this.deps.logger.warn({ runId, err: error }, 'could not trim the score history; the next run tries again');
     }
   }
 

@@ -41,6 +41,8 @@ export interface RunRecord {
   queryJobId?: string;
   /** The champion the run started with: every chunk scores with it, even after a promotion. */
   modelVersion?: string;
+  /** The shadow set when the run started, compared on every page while it stays the shadow. */
+  shadowVersion?: string;
   /** Records the query job found. */
   total?: number;
   /** Known once the last result page has been seen. */
@@ -53,7 +55,7 @@ export interface RunRecord {
   counts: Counts;
 }
 
-export type RunUpdate = Partial<Record<'state' | 'startedAt' | 'endedAt' | 'queryJobId' | 'message' | 'total' | 'chunksTotal' | 'scoredAtMs' | 'modelVersion', string | number>>;
+export type RunUpdate = Partial<Record<'state' | 'startedAt' | 'endedAt' | 'queryJobId' | 'message' | 'total' | 'chunksTotal' | 'scoredAtMs' | 'modelVersion' | 'shadowVersion', string | number>>;
 
 export interface IngestRef {
   id: string;

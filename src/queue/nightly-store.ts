@@ -86,6 +86,7 @@ export class RunStore implements RunLog {
       endedAt: h.endedAt,
       queryJobId: h.queryJobId,
       modelVersion: h.modelVersion,
+      shadowVersion: h.shadowVersion,
       total: n(h.total),
       chunksTotal: n(h.chunksTotal),
       chunksDone: Number(h.chunksDone ?? 0),

@@ -17,6 +17,7 @@ import type { Logger } from '../log/logger.js';
 import { watchQueueDepth, watchRealtimeBacklog } from '../observability/metrics.js';
 import { StatusStore } from '../observability/status-store.js';
 import { FailureLog } from '../queue/failures.js';
+import { recentRuns } from '../db/runs.js';
 import { nightlyQueue } from '../queue/nightly-jobs.js';
 import { RunStore } from '../queue/nightly-store.js';
 import { RealtimeIntake } from '../queue/realtime-intake.js';
@@ -62,6 +63,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
         queues: [queues.realtime, queues.nightly],
         failures: new FailureLog(redis, prefix),
         status: new StatusStore(redis, prefix),
+        ...(models.sor ? { recentRuns: () => recentRuns(models.sor!.pool, 30) } : {}),
         lastNightlyRun: async () => {
           const id = (await runs.activeId()) ?? (await runs.recentIds(1))[0];
           return id ? runs.get(id) : undefined;

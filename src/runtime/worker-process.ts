@@ -81,7 +81,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     claimIdleMs: config.queue.lockDurationMs,
     logger: logger.child({ module: 'batcher' }),
   });
-  const nightly = await startNightly(config, connection, salesforce, scoring, failures, logger.child({ module: 'nightly' }));
+  const database = models.sor && { pool: models.sor.pool, copy: models.sor.copy, history: config.lifecycle.history, retentionDays: config.lifecycle.historyRetentionDays };
+  const nightly = await startNightly(config, connection, salesforce, scoring, failures, logger.child({ module: 'nightly' }), database);
   await batcher.start();
   logger.info({ modelVersion: scoring.modelVersion, queuePrefix: config.queue.prefix }, 'worker ready');
 

@@ -11,6 +11,7 @@
  */
 import { comparedFields, isUnchanged } from '../core/scored-fields.js';
 import { bulkCsvCell, NULL_CELL, parseCsvRecords, type RecordBatch } from '../wire/bulk-csv.js';
+import { copyLine } from '../wire/copy-text.js';
 import { toScore, type ScoringEngine } from './engine.js';
 import { formatFactors, topFactors } from './reasons.js';
 
@@ -34,6 +35,24 @@ export interface RowsRequest {
   reasons: boolean;
   /** Scoring time (epoch ms): the same for every batch of a run, so a second pass gives the same lines. */
   now: number;
+  /**
+   * Also return the score history rows of the records to write (`history`, COPY text, one line per
+   * line of `lines`, in the same order), for this run.
+   */
+  history?: { runId: string };
+  /** Also return each scored record's score, risk and top reason (`scored`), for a shadow comparison. */
+  keepScored?: boolean;
+}
+
+/** What the champion said about every record it scored, for the shadow's rows. */
+export interface ScoredRows {
+  version: string;
+  ids: string[];
+  scores: number[];
+  risks: string[];
+  tops: Array<string | null>;
+  /** Index of each scored record in the request's rows. */
+  rowAt: number[];
 }
 
 export interface RowsResult {
@@ -46,6 +65,11 @@ export interface RowsResult {
   scored: number;
   unchanged: number;
   failed: RowFailure[];
+  /** Score history rows of the records in `lines` (COPY text), when asked for. */
+  history?: string;
+  scoredRows?: ScoredRows;
+  /** Shadow score rows (COPY text) of the records both models scored, when a shadow compared. */
+  shadow?: string;
 }
 
 /** Re-scores rows with one engine (the thread keeps one per loaded model version). */
@@ -103,6 +127,8 @@ export class RowsRescorer {
     let unchanged = 0;
     let changed = 0;
     let lines = '';
+    let history = '';
+    const keep: ScoredRows | undefined = request.keepScored ? { version: spec.modelVersion, ids: [], scores: [], risks: [], tops: [], rowAt: [] } : undefined;
     const { probability, points } = await engine.predictEncoded(x, ok.length, request.reasons);
     for (let k = 0; k < ok.length; k++) {
       const values = rows[ok[k]!]!;
@@ -114,9 +140,15 @@ export class RowsRescorer {
       scored += 1;
       const score = toScore(p);
       const risk = engine.risk(score);
-      const factors = points
-        ? formatFactors(topFactors(encoder, (g) => (columnOf[g]! < 0 ? undefined : values[columnOf[g]!]), points, k * groups, top), maxLength)
-        : null;
+      const topList = points ? topFactors(encoder, (g) => (columnOf[g]! < 0 ? undefined : values[columnOf[g]!]), points, k * groups, top) : null;
+      const factors = topList ? formatFactors(topList, maxLength) : null;
+      if (keep) {
+        keep.ids.push(cell(values, idAt));
+        keep.scores.push(score);
+        keep.risks.push(risk);
+        keep.tops.push(topList?.[0]?.field ?? null);
+        keep.rowAt.push(ok[k]!);
+      }
       const next = (field: string): unknown =>
         field === o.score ? score : field === o.risk ? risk : field === o.modelVersion ? spec.modelVersion : field === o.factors ? (factors ?? undefined) : undefined;
       if (isUnchanged(compared, (field) => cell(values, currentAt.get(field) ?? -1), next)) {
@@ -126,8 +158,39 @@ export class RowsRescorer {
       let line = bulkCsvCell(values[idAt]);
       for (const c of cells) line += `,${c(score, risk, factors)}`;
       lines += `${line}\n`;
+      if (request.history) history += copyLine([values[idAt]!, scoredAt, score, risk, factors, spec.modelVersion, 'nightly', request.history.runId]);
       changed += 1;
     }
-    return { read: rows.length, lines, changed, scored, unchanged, failed };
+    return { read: rows.length, lines, changed, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}) };
+  }
+
+  /**
+   * This engine as the shadow: scores the rows the champion scored (with reasons when the request has
+   * them, for the top reason) and returns the shadow rows (COPY text, columns as db/shadow.ts's
+   * SHADOW_COLUMNS) of the records both scored. Nothing of it is written to Salesforce.
+   */
+  async compare(request: RowsRequest & { rows: ReadonlyArray<readonly string[]> }, champion: ScoredRows, path: string): Promise<string> {
+    const { engine } = this;
+    const { encoder, spec } = engine;
+    const columnOf = encoder.columnsIn(request.header);
+    const groups = encoder.groups.length;
+    const x = new Float32Array(champion.rowAt.length * encoder.width);
+    const ok: number[] = [];
+    for (let j = 0; j < champion.rowAt.length; j++) {
+      if (!encoder.encodeRow(request.rows[champion.rowAt[j]!]!, columnOf, x, ok.length, request.now)) ok.push(j);
+    }
+    const { probability, points } = await engine.predictEncoded(x, ok.length, request.reasons);
+    const scoredAt = new Date(request.now).toISOString();
+    let out = '';
+    for (let k = 0; k < ok.length; k++) {
+      const p = probability[k]!;
+      if (!Number.isFinite(p)) continue;
+      const j = ok[k]!;
+      const values = request.rows[champion.rowAt[j]!]!;
+      const score = toScore(p);
+      const shadowTop = points ? (topFactors(encoder, (g) => (columnOf[g]! < 0 ? undefined : values[columnOf[g]!]), points, k * groups, 1)[0]?.field ?? null) : null;
+      out += copyLine([champion.ids[j]!, scoredAt, path, champion.version, spec.modelVersion, champion.scores[j]!, score, champion.risks[j]!, engine.risk(score), champion.tops[j]!, shadowTop]);
+    }
+    return out;
   }
 }

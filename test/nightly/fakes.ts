@@ -243,7 +243,7 @@ export function fakes(records: number, settings: Partial<NightlyDeps['settings']
   const deps: NightlyDeps = {
     openBulk: () => bulk,
     log,
-    scorer: { champion: () => ({ version: 'fake-1', spec: { features: [{ field: 'Tenure_Months__c' }], outputFields: OUTPUTS } }), rescoreRows: fakeRescoreRows },
+    scorer: { champion: () => ({ version: 'fake-1', spec: { features: [{ field: 'Tenure_Months__c' }], outputFields: OUTPUTS } }), shadow: () => null, rescoreRows: fakeRescoreRows },
     failures: { record: async (f) => void failures.push(...f) },
     queue: { enqueueChunk: async (_runId, index, locator) => void enqueued.push({ index, locator }), othersWaiting: async () => false },
     settings: {

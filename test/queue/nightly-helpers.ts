@@ -7,7 +7,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { FailureLog } from '../../src/queue/failures.js';
 import type { RunStore } from '../../src/queue/nightly-store.js';
 import type { RunRecord } from '../../src/nightly/state.js';
-import { nightlyWorker, threadScorer } from '../../src/runtime/nightly.js';
+import { nightlyWorker, threadScorer, type NightlyWiring } from '../../src/runtime/nightly.js';
 import { SalesforceClient } from '../../src/salesforce/client.js';
 import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { ROOT } from '../helpers/process.js';
@@ -52,7 +52,7 @@ export interface Harness {
   scoring: ScoringThread;
   failures: FailureLog;
   workers: Array<ReturnType<typeof nightlyWorker>>;
-  startWorker(config?: Partial<NightlyConfig>): Promise<ReturnType<typeof nightlyWorker>>;
+  startWorker(config?: Partial<NightlyConfig>, wiring?: Partial<NightlyWiring>): Promise<ReturnType<typeof nightlyWorker>>;
   close(): Promise<void>;
 }
 
@@ -70,7 +70,7 @@ export async function harness(orgOptions: EmulatorOptions = {}): Promise<Harness
     scoring,
     failures,
     workers,
-    async startWorker(config = {}) {
+    async startWorker(config = {}, wiring = {}) {
       const salesforce = await connectClient(org);
       const w = nightlyWorker({
         connection: redis,
@@ -82,6 +82,7 @@ export async function harness(orgOptions: EmulatorOptions = {}): Promise<Harness
         lockDurationMs: 5_000,
         logger,
         retryDelayMs: () => 50,
+        ...wiring,
       });
       workers.push(w);
       return w;
