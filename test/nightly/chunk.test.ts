@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.js';
 import { ChunkRunner } from '../../src/nightly/chunk.js';
 import { NightlyRun } from '../../src/nightly/run.js';
-import { accountId, fakes, runningRun, type Fakes } from './fakes.js';
+import { accountId, fakes, FakeHistory, runningRun, type Fakes } from './fakes.js';
 
 let f: Fakes | undefined;
 afterEach(() => {
@@ -125,6 +125,28 @@ describe('a nightly chunk through its phases', () => {
     expect(await runner.run(bulk, run, 0, null)).toEqual({ yieldMs: 16 });
     for (const job of bulk.jobs.values()) job.state = 'JobComplete';
     expect(await runner.run(bulk, run, 0, null)).toMatchObject({ finishedRun: true, counts: { written: 30 } });
+  });
+});
+
+describe('a nightly chunk and the score history', () => {
+  it('when parts are written, one refused and one retried, and an attempt dies after creating a job, then every written score has exactly one history row and the refused one none', async () => {
+    f = fakes(60, { ingestMaxBytes: 2_000, retryDelayMs: () => 0 });
+    const history = new FakeHistory();
+    f.deps.history = history;
+    f.bulk.refused.add(accountId(11));
+    f.bulk.locked.set(accountId(42), 1);
+    f.bulk.dieOnUpload = true;
+    const run = await runningRun(f.log);
+    const runner = new ChunkRunner(f.deps);
+    await expect(runner.run(f.bulk, run, 0, null)).rejects.toThrow('worker died');
+    // The dead attempt's part had its history appended before the upload failed.
+    expect(history.rows.length).toBeGreaterThan(0);
+    let outcome = await runner.run(f.bulk, run, 0, null);
+    for (let i = 0; outcome.yieldMs !== undefined && i < 5; i++) outcome = await runner.run(f.bulk, run, 0, null);
+    expect(outcome).toMatchObject({ finishedRun: true, counts: { written: 59, failed: 1, retried: 1 } });
+    const ids = history.rows.map((r) => r.id).sort();
+    expect(ids).toEqual(Array.from({ length: 60 }, (_, i) => accountId(i)).filter((id) => id !== accountId(11)));
+    expect(new Set(history.rows.map((r) => r.runId))).toEqual(new Set([run.id]));
   });
 });
 

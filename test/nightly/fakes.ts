@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log/logger.js';
 import type { BulkJobInfo, BulkPort, Failure, NightlyDeps, RecordResult, ResultPage, RowsRequest, RowsResult, RunLog } from '../../src/nightly/ports.js';
 import { COUNT_FIELDS, emptyCounts, newChunk, type ChunkState, type Counts, type RunRecord, type RunUpdate } from '../../src/nightly/state.js';
 import { bulkCsvCell, parseCsvRecords } from '../../src/wire/bulk-csv.js';
+import { copyLine, parseCopyLine } from '../../src/wire/copy-text.js';
 
 export const OUTPUTS = { score: 'Churn_Score__c', risk: 'Churn_Risk__c', factors: 'Churn_Top_Factors__c', modelVersion: 'Churn_Model_Version__c', scoredAt: 'Churn_Scored_At__c' };
 export const HEADER = ['Id', 'Tenure_Months__c', 'Churn_Score__c'];
@@ -214,6 +215,7 @@ export class FakeLog implements RunLog {
 export async function fakeRescoreRows(request: RowsRequest): Promise<RowsResult> {
   const rows = parseCsvRecords(request.csv.bytes);
   let lines = '';
+  let history = '';
   let unchanged = 0;
   for (const row of rows) {
     if (row[2] === '42.5') {
@@ -221,8 +223,9 @@ export async function fakeRescoreRows(request: RowsRequest): Promise<RowsResult>
       continue;
     }
     lines += `${bulkCsvCell(row[0])},42.5,Medium,${request.columns.includes(OUTPUTS.factors) ? 'Tenure_Months__c=1 (+2.0),' : ''}fake-1,${new Date(request.now).toISOString()}\n`;
+    if (request.history) history += copyLine([row[0]!, new Date(request.now), 42.5, 'Medium', null, 'fake-1', 'nightly', request.history.runId]);
   }
-  return { read: rows.length, lines, changed: rows.length - unchanged, scored: rows.length, unchanged, failed: [] };
+  return { read: rows.length, lines, changed: rows.length - unchanged, scored: rows.length, unchanged, failed: [], ...(request.history ? { history } : {}) };
 }
 
 export interface Fakes {
@@ -270,4 +273,22 @@ export async function runningRun(log: FakeLog, id = 'run-1'): Promise<RunRecord>
   await log.create(id, 'manual');
   await log.update(id, { state: 'running', queryJobId: '750Q', scoredAtMs: Date.UTC(2026, 0, 1), modelVersion: 'fake-1' });
   return (await log.get(id))!;
+}
+
+/** The score history in memory: rows appended from files, removed by run and Account. */
+export class FakeHistory {
+  rows: Array<{ id: string; runId: string }> = [];
+  async appendFile(file: string): Promise<void> {
+    for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+      const cells = parseCopyLine(line);
+      this.rows.push({ id: cells[0]!, runId: cells[7]! });
+    }
+  }
+  async remove(runId: string, ids: readonly string[]): Promise<void> {
+    const gone = new Set(ids);
+    this.rows = this.rows.filter((r) => r.runId !== runId || !gone.has(r.id));
+  }
+  async trim() {
+    return { removed: 0, days: 400 };
+  }
 }
