@@ -53,7 +53,7 @@ export interface ShadowComparisonReport {
   meanAbsScoreDifference: number | null;
   /** Share of records whose risk band is the same under both models. */
   bandAgreement: number | null;
-  /** Share of records whose first reason differs. */
+  /** Share of records whose first reason differs, among those with both (the nightly run explains a sample). */
   topReasonChanged: number | null;
   /** confusion[championBand][shadowBand] = records. */
   confusion: Record<string, Record<string, number>>;
@@ -67,7 +67,7 @@ export async function compareShadow(pool: pg.Pool, shadowVersion: string): Promi
     `SELECT count(*) AS n,
             avg(abs(champion_score - shadow_score)) AS mad,
             avg((champion_risk = shadow_risk)::int) AS agree,
-            avg((champion_top_reason IS DISTINCT FROM shadow_top_reason)::int) AS changed,
+            avg((champion_top_reason IS DISTINCT FROM shadow_top_reason)::int) FILTER (WHERE champion_top_reason IS NOT NULL AND shadow_top_reason IS NOT NULL) AS changed,
             array_agg(DISTINCT champion_version) AS champions
        FROM shadow_scores WHERE shadow_version = $1`,
     [shadowVersion],

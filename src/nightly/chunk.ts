@@ -205,6 +205,7 @@ class ChunkAttempt {
     const shadowVersion = deps.shadowScores ? run.shadowVersion : undefined;
     let shadowFile: string | undefined;
     let shadowStream: WriteStream | undefined;
+    let shadowWarned = false;
     const history = deps.history ? { runId: run.id } : undefined;
     const failed: Failure[] = [];
     let read = 0;
@@ -225,6 +226,10 @@ class ChunkAttempt {
         failed.push(...result.failed);
         await writer.write(result.lines, result.changed, result.history);
         lines += result.changed;
+        if (result.shadowError && !shadowWarned) {
+          shadowWarned = true;
+          this.log.warn({ shadowVersion, reason: result.shadowError }, 'the shadow could not score a batch; the champion\'s scores are written as usual');
+        }
         if (result.shadow) {
           if (!shadowStream) {
             shadowFile = `${this.tmpBase}-shadow.copy`;

@@ -102,6 +102,8 @@ export interface RowsResult {
   history?: string;
   /** Shadow rows (COPY text) of the records champion and shadow both scored, when a shadow compared. */
   shadow?: string;
+  /** Why the shadow could not score the batch (the champion's result stands). */
+  shadowError?: string;
 }
 
 export interface RowsRequest {

@@ -115,8 +115,12 @@ async function rescoreRows(entry: Loaded, request: RowsRequest, shadowVersion: s
   const rows = request.csv ? parseCsvRecords(request.csv.bytes) : (request.rows ?? []);
   const parsed = { ...request, rows, csv: undefined, keepScored: true };
   const { scoredRows, ...result } = await entry.rows.rescore(parsed);
-  const shadowText = await using(shadowVersion, (s) => s.rows.compare(parsed, scoredRows!, 'nightly'));
-  return { ...result, shadow: shadowText };
+  // The shadow never fails the champion's work: what went wrong comes back beside the result.
+  try {
+    return { ...result, shadow: await using(shadowVersion, (s) => s.rows.compare(parsed, scoredRows!, 'nightly')) };
+  } catch (error) {
+    return { ...result, shadowError: (error as Error)?.message ?? String(error) };
+  }
 }
 
 function handle(message: ThreadRequest): void {

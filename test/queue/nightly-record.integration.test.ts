@@ -65,13 +65,15 @@ describe('the nightly run and the system of record', () => {
     const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
 
     expect(run).toMatchObject({ state: 'completed', modelVersion: champion, shadowVersion: 'shadow-test', counts: { written: 1_200 } });
-    const { rows } = await db.pool.query<{ n: string; ids: string; champions: string[]; shadows: string[]; paths: string[]; same: number }>(
+    const { rows } = await db.pool.query<{ n: string; ids: string; champions: string[]; shadows: string[]; paths: string[]; same: number; explained: string; reasonsAgree: number }>(
       `SELECT count(*) AS n, count(DISTINCT account_id) AS ids, array_agg(DISTINCT champion_version) AS champions, array_agg(DISTINCT shadow_version) AS shadows,
-              array_agg(DISTINCT path) AS paths, avg((champion_score = shadow_score AND champion_top_reason IS NOT DISTINCT FROM shadow_top_reason)::int)::float8 AS same
+              array_agg(DISTINCT path) AS paths, avg((champion_score = shadow_score AND champion_risk = shadow_risk)::int)::float8 AS same,
+              count(*) FILTER (WHERE shadow_top_reason IS NOT NULL) AS explained,
+              avg((champion_top_reason = shadow_top_reason)::int) FILTER (WHERE shadow_top_reason IS NOT NULL)::float8 AS "reasonsAgree"
          FROM shadow_scores`,
     );
-    // The same model under another name: every record scored alike, top reason included.
-    expect(rows[0]).toEqual({ n: '1200', ids: '1200', champions: [champion], shadows: ['shadow-test'], paths: ['nightly'], same: 1 });
+    // The same model under another name: every record scored alike; one in ten explained, alike too.
+    expect(rows[0]).toEqual({ n: '1200', ids: '1200', champions: [champion], shadows: ['shadow-test'], paths: ['nightly'], same: 1, explained: '120', reasonsAgree: 1 });
     // HISTORY_ENABLED=false: no history rows; only the champion's version reached the org.
     expect((await db.pool.query('SELECT 1 FROM score_history')).rowCount).toBe(0);
     const version = h.org.state.field('Churn_Model_Version__c')!;
