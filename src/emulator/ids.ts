@@ -5,25 +5,15 @@
  * https://help.salesforce.com/s/articleView?id=000385008 (15 vs 18 character ids)
  */
 
+import { idSuffix } from '../core/record-id.js';
+
+export { idSuffix };
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 const ID_CHARS = /^[a-zA-Z0-9]+$/;
 
 export const KEY_PREFIX = { account: '001', user: '005', org: '00D', queryLocator: '01g' } as const;
-
-/** The 3-character case-checksum suffix of a 15-character id. */
-export function idSuffix(id15: string): string {
-  let suffix = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0;
-    for (let i = 0; i < 5; i++) {
-      const c = id15.charCodeAt(chunk * 5 + i);
-      if (c >= 65 && c <= 90) bits |= 1 << i;
-    }
-    suffix += SUFFIX_CHARS[bits];
-  }
-  return suffix;
-}
 
 export function to18(id15: string): string {
   return id15 + idSuffix(id15);
