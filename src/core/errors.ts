@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   SCORING_FAILED: 'A record could not be scored.',
   TRAINING_DATA_INVALID: 'The training data is missing columns, has bad labels or a single class.',
   OUTBOUND_MALFORMED: 'An outbound message is not a well-formed Salesforce notifications envelope.',
+  OUTBOUND_LIMIT: 'An outbound message goes past what the receiver reads (nesting, elements, attributes, value sizes or parse time).',
+  OUTBOUND_UNAUTHORIZED: 'An outbound message came without the shared secret of the endpoint URL, or from a network that is not allowed.',
   QUEUE_UNAVAILABLE: 'Redis did not answer in time; nothing was acknowledged.',
   EMULATOR_SETUP: 'The local org emulator was started with options it cannot use.',
   NIGHTLY_FILTER_INVALID: 'A re-scoring filter (--where) is not a single plain SOQL condition.',
