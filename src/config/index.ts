@@ -5,6 +5,7 @@
  */
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 
@@ -23,8 +24,32 @@ const httpUrl = z
 
 const positiveInt = z.coerce.number().int('a whole number').positive('a number above 0');
 
+/** An IPv4 or IPv6 address with an optional prefix length: 13.108.0.0/14, 2001:db8::/32, 10.1.2.3. */
+function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const cidrList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .refine((list) => list.every(isCidr), 'a comma-separated list of IP networks such as 13.108.0.0/14, 2001:db8::/32');
+
+/** Express `trust proxy`: a hop count, or proxy addresses / networks / loopback, linklocal, uniquelocal. */
+const trustProxy = z
+  .string()
+  .refine(
+    (v) => v === 'false' || /^\d{1,2}$/.test(v) || v.split(',').every((s) => ['loopback', 'linklocal', 'uniquelocal'].includes(s.trim()) || isCidr(s.trim())),
+    'false, the number of proxies in front of the app (1 on Heroku), or a comma-separated list of proxy addresses or networks; never true, which would let any client choose its address',
+  )
+  .transform((v): false | number | string => (v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v));
+
 /** Every variable the project reads, with its default. `.env.example` documents each one. */
 const envSchema = z.object({
+  NODE_ENV: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   REDIS_URL: z
@@ -56,6 +81,13 @@ const envSchema = z.object({
   OUTBOUND_PATH: z.string().regex(/^\/[\w\-./]*$/, 'a URL path starting with /').default('/salesforce/outbound/account'),
   OUTBOUND_MAX_BODY_BYTES: positiveInt.default(2_000_000),
   OUTBOUND_ENQUEUE_TIMEOUT_MS: positiveInt.default(3_000),
+  OUTBOUND_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{32,256}$/, 'at least 32 letters, digits, - or _ (it is part of a URL), e.g. the output of openssl rand -hex 32')
+    .optional(),
+  OUTBOUND_ALLOWED_NETWORKS: cidrList.optional(),
+  TRUST_PROXY: trustProxy.default(false),
+  MONITORING_TOKEN: z.string().min(24, 'at least 24 characters').optional(),
   PREDICT_JWT_PUBLIC_KEYS: z.string().min(1).optional(),
   PREDICT_JWT_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
   PREDICT_JWT_ISSUER: z.string().min(1).optional(),
@@ -112,6 +144,11 @@ export interface SalesforceConfig {
 }
 
 export interface Config {
+  /**
+   * NODE_ENV=production (Heroku's Node.js buildpack sets it). In production the outbound receiver
+   * needs OUTBOUND_SECRET and /metrics and /readyz's details need MONITORING_TOKEN.
+   */
+  readonly production: boolean;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly port: number;
   readonly redisUrl: string;
@@ -121,7 +158,18 @@ export interface Config {
     readonly maxBodyBytes: number;
     /** How long the receiver waits for Redis before answering a fault (so Salesforce retries). */
     readonly enqueueTimeoutMs: number;
+    /**
+     * The shared secret Salesforce sends as the `token` query parameter of the endpoint URL; messages
+     * without it are refused before their body is read. Required in production.
+     */
+    readonly secret?: string;
+    /** Source networks messages may come from (Salesforce's published ranges); empty: any. */
+    readonly allowedNetworks: readonly string[];
   };
+  /** Express `trust proxy`: which X-Forwarded-For hops give the client address (1 behind Heroku's router). */
+  readonly trustProxy: false | number | string;
+  /** Bearer token for /metrics and the detailed /readyz; without it they are public outside production. */
+  readonly monitoringToken?: string;
   readonly queue: {
     /** Hash-tagged prefix of every queue key, so the queues work on Redis Cluster. */
     readonly prefix: string;
@@ -331,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   }
 
   return Object.freeze({
+    production: e.NODE_ENV === 'production',
     logLevel: e.LOG_LEVEL,
     port: e.PORT,
     redisUrl: e.REDIS_URL,
@@ -350,7 +399,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       path: e.OUTBOUND_PATH,
       maxBodyBytes: e.OUTBOUND_MAX_BODY_BYTES,
       enqueueTimeoutMs: e.OUTBOUND_ENQUEUE_TIMEOUT_MS,
+      secret: e.OUTBOUND_SECRET,
+      allowedNetworks: Object.freeze(e.OUTBOUND_ALLOWED_NETWORKS ?? []),
     }),
+    trustProxy: e.TRUST_PROXY,
+    monitoringToken: e.MONITORING_TOKEN,
     scoring: Object.freeze({
       modelPath: e.MODEL_PATH,
       specPath: e.MODEL_SPEC_PATH,
