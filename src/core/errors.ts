@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   SF_RECORD_LOCKED: 'Salesforce could not lock the record (UNABLE_TO_LOCK_ROW); try again later.',
   SF_API_ERROR: 'Salesforce refused the request (an error that retrying will not fix).',
   SF_MALFORMED_QUERY: 'Salesforce could not parse the SOQL query.',
+  SF_INVALID_ID: 'Salesforce refused a record id in a request as malformed (invalid ID field, MALFORMED_ID).',
   MODEL_INVALID: 'The ONNX model or its feature spec is missing, corrupt or does not match.',
   SCORING_FAILED: 'A record could not be scored.',
   TRAINING_DATA_INVALID: 'The training data is missing columns, has bad labels or a single class.',

@@ -4,10 +4,11 @@
  * schemas, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { isRecordId } from '../../core/record-id.js';
 import type { FeatureSpec } from '../../scoring/spec.js';
 
 export const MAX_RECORDS = 200;
-const recordId = z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character Salesforce id');
+const recordId = z.string().refine(isRecordId, 'a 15- or 18-character Salesforce id (18 characters: with its case checksum)');
 
 function fieldSchema(encoding: FeatureSpec['features'][number]['encoding']) {
   switch (encoding) {
