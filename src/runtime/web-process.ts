@@ -11,6 +11,7 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../core/errors.js';
 import { createApp } from '../http/app.js';
 import { adminRouterFor } from '../http/admin/route.js';
+import { SignInLimiter } from '../http/dashboard/auth.js';
 import { dashboardRouter } from '../http/dashboard/route.js';
 import { modelReadiness, redisReadiness, salesforceReadiness } from '../http/health.js';
 import { outboundRouter } from '../http/outbound/route.js';
@@ -73,6 +74,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
   // The web process signs in only to prove it can (readiness); the token is cached, never per probe.
   const tokens = config.salesforce ? new TokenProvider(config.salesforce, logger.child({ module: 'salesforce' })) : undefined;
   const runs = new RunStore(redis, prefix);
+  const signIns = new SignInLimiter(redis, prefix);
   const app = createApp({
     logger,
     trustProxy: config.trustProxy,
@@ -83,6 +85,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
     routers: [
       dashboardRouter({
         admin: config.admin,
+        limiter: signIns,
         realtimeQueue: queues.realtime,
         queues: [queues.realtime, queues.nightly],
         failures: new FailureLog(redis, prefix),
@@ -100,7 +103,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
         logger: logger.child({ module: 'outbound' }),
       }),
       predictRouter({ scoring, auth: config.predict }),
-      adminRouterFor(config, redis, logger),
+      adminRouterFor(config, redis, logger, signIns),
     ],
   });
   const server = app.listen(config.port);

@@ -16,7 +16,7 @@ import { forRequest, type Logger } from '../../log/logger.js';
 import type { StatusStore } from '../../observability/status-store.js';
 import type { FailureLog } from '../../queue/failures.js';
 import type { RealtimeJobData } from '../../queue/realtime-jobs.js';
-import { csrfToken, isSameOrigin, requireAdmin, sameCsrfToken, type AdminCredentials } from './auth.js';
+import { csrfToken, isSameOrigin, requireAdmin, sameCsrfToken, type AdminCredentials, type SignInLimiter } from './auth.js';
 import { renderStatusPage, type RunSummary } from './page.js';
 
 export const ADMIN_PATH = '/admin';
@@ -37,6 +37,8 @@ export interface DashboardOptions {
    * runs; the page then says so.
    */
   lastNightlyRun?: () => Promise<RunSummary | undefined>;
+  /** Limits failed sign-ins per client (shared with the admin endpoints). */
+  limiter?: SignInLimiter;
   /** Days of risk-band counts the chart sums. @defaultValue 7 */
   bandDays?: number;
   logger: Logger;
@@ -51,7 +53,13 @@ export function dashboardRouter(options: DashboardOptions): Router {
   board.setBasePath(QUEUES_PATH);
   createBullBoard({ queues: options.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
 
-  router.use(ADMIN_PATH, requireAdmin(admin));
+  router.use(ADMIN_PATH, requireAdmin(admin, { limiter: options.limiter }));
+  // Bull Board's UI loads its scripts and styles from here and fonts from Google; the API's strict
+  // content policy (http/app.ts) would leave it blank.
+  router.use(QUEUES_PATH, (_req, res, next) => {
+    res.setHeader('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com data:; img-src 'self' data:; frame-ancestors 'none'");
+    next();
+  });
   router.use(QUEUES_PATH, board.getRouter() as Router);
 
   router.get(ADMIN_PATH, async (req: Request, res: Response) => {
