@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cleanEnv, runToEnd } from '../helpers/process.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -22,6 +22,7 @@ describe('churn-worker demo', () => {
   it('when no Redis answers and none can be started, then it says how to get one', async () => {
     // A PATH with node and the shell tools bin/churn-worker needs, but no redis-server.
     const bin = mkdtempSync(join(tmpdir(), 'no-redis-'));
+    onTestFinished(() => rmSync(bin, { recursive: true, force: true }));
     for (const tool of ['sh', 'readlink', 'dirname']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(bin, tool));
     symlinkSync(process.execPath, join(bin, 'node'));
     const { code, output } = await runToEnd(['demo'], { ...cleanEnv({ REDIS_URL: 'redis://127.0.0.1:1' }), PATH: bin });

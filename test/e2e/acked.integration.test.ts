@@ -131,6 +131,15 @@ describe('acked means processed', () => {
     expect(ids.map(writes)).toEqual([0, 0, 0]);
   });
 
+  it('when an Account holds a number outside the model\'s plausible range, then it is recorded as failed naming the field, not scored', async () => {
+    const [id] = await fresh(1);
+    await stack.change([{ id: id!, Monthly_Charges__c: 50_000 }]);
+    await until(async () => (await failures.recent(200)).some((f) => f.id === id), 20_000, 'the failure recorded');
+    const failure = (await failures.recent(200)).find((f) => f.id === id)!;
+    expect(failure).toMatchObject({ code: 'SCORING_FAILED', message: expect.stringMatching(/Monthly_Charges__c is 50000, outside the model's plausible range 0 to 10000/) });
+    expect(writes(id!)).toBe(0);
+  });
+
   it('when a sender without the secret floods spoofed notifications, then every message is refused and no API call is spent', async () => {
     const apiBefore = stack.org.state.limits.apiUsed;
     const spoofed = Array.from({ length: 20 }, () => message(stack.org.orgId, Array.from({ length: 100 }, strangerId)));

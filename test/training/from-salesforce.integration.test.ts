@@ -1,8 +1,8 @@
 /** `churn-worker train --from-salesforce` against the emulator: the org's labelled Accounts become a model. */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { ScoringEngine } from '../../src/scoring/engine.js';
 import { cleanEnv, runToEnd } from '../helpers/process.js';
@@ -17,7 +17,9 @@ afterAll(async () => {
 
 describe('training from the org', () => {
   it('when the org has labelled Accounts, then train --from-salesforce writes a model, spec and card that score', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'sf-train-')), 'org-model');
+    const dir = mkdtempSync(join(tmpdir(), 'sf-train-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'org-model');
     const env = cleanEnv({
       SF_LOGIN_URL: org.url,
       SF_CLIENT_ID: org.consumerKey,
