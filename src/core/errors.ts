@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   SF_INVALID_ID: 'Salesforce refused a record id in a request as malformed (invalid ID field, MALFORMED_ID).',
   MODEL_INVALID: 'The ONNX model or its feature spec is missing, corrupt or does not match.',
   SCORING_FAILED: 'A record could not be scored.',
+  INVALID_ID: 'A record id is not a valid Salesforce Account id (15 or 18 characters with the case checksum, key prefix 001); it was never sent to Salesforce.',
+  ACCOUNT_BUSY: 'Another real-time batch held the Account for too long; it was recorded as failed so an operator can retry it.',
   TRAINING_DATA_INVALID: 'The training data is missing columns, has bad labels or a single class.',
   OUTBOUND_MALFORMED: 'An outbound message is not a well-formed Salesforce notifications envelope.',
   OUTBOUND_LIMIT: 'An outbound message goes past what the receiver reads (nesting, elements, attributes, value sizes or parse time).',

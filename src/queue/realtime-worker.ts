@@ -96,7 +96,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
     if (busy.length > 0) {
       const deferrals = (data.deferrals ?? 0) + 1;
       if (deferrals > MAX_DEFERRALS) {
-        await failures.record(busy.map((id) => ({ id, code: 'BUSY', message: `Another batch held the Account for over ${MAX_DEFERRALS} waits; retry it from the admin page.` })), 'realtime');
+        await failures.record(busy.map((id) => ({ id, code: 'ACCOUNT_BUSY', message: `Another batch held the Account for over ${MAX_DEFERRALS} waits; retry it from the admin page.` })), 'realtime');
       } else {
         await queue.add('rescore', { accountIds: busy, receivedAt: data.receivedAt, attempt: data.attempt, deferrals }, { delay: deferDelayMs(deferrals - 1, deferBaseMs) });
         log.debug({ busy: busy.length, deferrals }, 'Accounts held by another batch; they wait for it');
