@@ -83,6 +83,11 @@ export interface ConversionResult {
   components: string[];
   /** Folder holding package.xml and the converted files, when the conversion succeeded. */
   packagePath?: string;
+  /**
+   * The temporary folder the conversion wrote into, whatever the outcome: the caller removes it. (A
+   * failed conversion can still be writing files after it rejected, so removing it here is not enough.)
+   */
+  workDir?: string;
 }
 
 /**
@@ -110,12 +115,12 @@ export async function convertProject(
     const result = await new MetadataConverter().convert(set, 'metadata', { type: 'directory', outputDirectory });
     const packagePath = result.packagePath;
     if (!packagePath || !existsSync(join(packagePath, 'package.xml'))) {
-      return { problems: ['the conversion wrote no package.xml'], components };
+      return { problems: ['the conversion wrote no package.xml'], components, workDir: outputDirectory };
     }
-    return { problems: [], components, packagePath };
+    return { problems: [], components, packagePath, workDir: outputDirectory };
   } catch (error) {
     if (outputDirectory) rmSync(outputDirectory, { recursive: true, force: true });
-    return { problems: [`conversion failed: ${(error as Error).message}`], components: [] };
+    return { problems: [`conversion failed: ${(error as Error).message}`], components: [], workDir: outputDirectory };
   } finally {
     for (const [key, value] of saved) {
       if (value === undefined) delete process.env[key];
@@ -577,7 +582,7 @@ export function checkNoSecrets(root: string): string[] {
       if (!CONSUMER_KEY_PLACEHOLDER.test(value!.trim())) problems.push(`${rel}: consumerKey "${value!.trim().slice(0, 8)}…" is not a placeholder`);
     }
     // The outbound message's shared secret is replaced at deploy time; the repository holds the placeholder.
-    for (const [, token] of text.matchAll(/[?&]token=([^<&"\s]+)/g)) {
+    for (const [, token] of text.matchAll(/[?&]token=([A-Za-z0-9_-]+)/g)) {
       if (token !== 'REPLACE_WITH_OUTBOUND_SECRET') problems.push(`${rel}: an endpoint URL carries a token that is not the placeholder; secrets never go in the repository`);
     }
     // Salesforce-issued consumer keys start with 3MVG.

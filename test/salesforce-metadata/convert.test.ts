@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ACCOUNT_FIELDS } from '../../src/core/account-fields.js';
 import { checkApiVersions, checkComponents, convertProject, copyProject, paths, SALESFORCE_ROOT } from './checks.js';
 
@@ -25,13 +25,22 @@ const EXPECTED_FORCE_APP = [
 
 describe('salesforce/ conversion to Metadata API format', () => {
   const copies: string[] = [];
+  const made: string[] = [];
   afterEach(() => {
-    for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
+    for (const dir of copies.splice(0)) {
+      made.push(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  // A failed conversion may still write a file or two after it rejected: sweep again at the end.
+  afterAll(async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
   /** Converts and remembers the output folder for cleanup. */
   const convert = async (...args: Parameters<typeof convertProject>) => {
     const result = await convertProject(...args);
-    if (result.packagePath) copies.push(dirname(result.packagePath));
+    if (result.workDir) copies.push(result.workDir);
     return result;
   };
 
