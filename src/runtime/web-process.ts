@@ -12,6 +12,7 @@ import { AppError } from '../core/errors.js';
 import { createApp } from '../http/app.js';
 import { adminRouterFor } from '../http/admin/route.js';
 import { SignInLimiter } from '../http/dashboard/auth.js';
+import { modelsRouter } from '../http/dashboard/models.js';
 import { dashboardRouter } from '../http/dashboard/route.js';
 import { modelReadiness, redisReadiness, salesforceReadiness } from '../http/health.js';
 import { outboundRouter } from '../http/outbound/route.js';
@@ -102,6 +103,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
       }),
       predictRouter({ scoring, auth: config.predict }),
       adminRouterFor(config, redis, logger, signIns),
+      modelsRouter({ admin: config.admin, registry: models.sor?.registry, limiter: signIns, logger: logger.child({ module: 'admin' }) }),
     ],
   });
   const server = app.listen(config.port);

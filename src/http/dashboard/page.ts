@@ -113,7 +113,7 @@ table{border-collapse:collapse}th,td{padding:.25rem .6rem;border-bottom:1px soli
 </style></head><body>
 <h1>churn-worker</h1>
 ${view.notice ? `<p class="notice" id="notice">${e(view.notice)}</p>` : ''}
-<p><a href="${e(view.queuesPath)}">Queues (Bull Board)</a></p>
+<p><a href="${e(view.queuesPath)}">Queues (Bull Board)</a> · <a href="/admin/models">Models (registry, promotions)</a></p>
 <h2>Last nightly run</h2>
 ${runSection(view)}
 <h2>Risk bands of records written, last ${view.bandDays} days</h2>
