@@ -27,14 +27,17 @@ export interface Backoff {
   readonly factor: number;
   /** Longest delay. */
   readonly capMs: number;
-  /** Random extra of up to this share of the delay, so many retries do not arrive at once. */
+  /** Random extra of up to this share of the delay, so many retries do not arrive at once… */
   readonly jitter?: number;
+  /** …or of up to this many milliseconds. */
+  readonly jitterMs?: number;
 }
 
 /** The delay before retry number `attempt` (1-based): base · factor^(attempt−1), capped, plus jitter. */
 export function backoffMs(attempt: number, backoff: Backoff, random: () => number = Math.random): number {
   const delay = Math.min(backoff.capMs, backoff.baseMs * backoff.factor ** Math.max(0, attempt - 1));
-  return Math.round(delay + (backoff.jitter ? random() * backoff.jitter * delay : 0));
+  const extra = backoff.jitter ? random() * backoff.jitter * delay : backoff.jitterMs ? random() * backoff.jitterMs : 0;
+  return Math.round(delay + extra);
 }
 
 /**
@@ -65,13 +68,20 @@ export const JOB_RETRY = Object.freeze({
 
 /**
  * 3. Records that may pass later. Real-time: REALTIME_MAX_ATTEMPTS tries, REALTIME_RETRY_BASE_MS
- * doubling, at most a minute apart, with a quarter of jitter (locks held by a data load clear in
- * seconds to minutes). Nightly: NIGHTLY_RETRY_ATTEMPTS later ingest jobs, 1 s doubling up to 30 s
- * (each is a whole ingest job, and Salesforce needs seconds to release a lock).
+ * doubling, at most a minute apart, plus up to a quarter of the base at random (locks held by a data
+ * load clear in seconds to minutes). Nightly: NIGHTLY_RETRY_ATTEMPTS later ingest jobs, 1 s doubling
+ * up to 30 s (each is a whole ingest job, and Salesforce needs seconds to release a lock).
+ * An Account another real-time batch is scoring right now waits for it: its id goes back as a delayed
+ * batch, the base doubling up to 5 s (the other batch takes about a second), up to MAX_DEFERRALS
+ * times, about 10 minutes at the cap, before it is recorded as failed.
  */
 export function realtimeRecordBackoff(baseMs: number): Backoff {
-  return { baseMs, factor: 2, capMs: 60_000, jitter: 0.25 };
+  return { baseMs, factor: 2, capMs: 60_000, jitterMs: baseMs / 4 };
 }
+export function accountDeferBackoff(baseMs: number): Backoff {
+  return { baseMs, factor: 2, capMs: 5_000, jitterMs: baseMs / 2 };
+}
+export const MAX_DEFERRALS = 120;
 export const NIGHTLY_RECORD_BACKOFF: Backoff = Object.freeze({ baseMs: 1_000, factor: 2, capMs: 30_000 });
 
 /**

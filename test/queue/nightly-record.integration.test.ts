@@ -51,7 +51,7 @@ describe('the nightly run and the system of record', () => {
     expect(record).toMatchObject({ id: run.id, state: 'completed-with-failures', modelVersion: h.scoring.modelVersion, total: 1_500, apiCalls: run.apiCalls, counts: { written: 1_499, failed: 1 } });
     const failures = await db.pool.query('SELECT account_id, code, path, run_id FROM failures');
     expect(failures.rows).toEqual([{ account_id: refused, code: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', path: 'nightly', run_id: run.id }]);
-    const page = renderStatusPage({ recentRuns: await recentRuns(db.pool), nightlyAvailable: true, bands: {}, bandDays: 7, failures: [], failuresTotal: 0, queues: [], csrf: 'x', queuesPath: '/q', retryPath: '/r' });
+    const page = renderStatusPage({ recentRuns: await recentRuns(db.pool), nightlyAvailable: true, bands: {}, bandDays: 7, failures: [], failuresTotal: 0, notFoundTotal: 0, queues: [], csrf: 'x', queuesPath: '/q', retryPath: '/r' });
     expect(page).toContain(`<td>${run.id}</td><td>completed-with-failures</td>`);
   });
 
