@@ -21,6 +21,8 @@ import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
 import { connectRedis } from '../../queue/redis.js';
 import { enqueueRun, nightlyQueue } from '../../queue/nightly-jobs.js';
 import { RunStore } from '../../queue/nightly-store.js';
+import { fieldsToRead } from '../../core/scored-fields.js';
+import { buildSoql } from '../../nightly/query.js';
 import { FINISHED_STATES } from '../../nightly/state.js';
 import { BulkClient } from '../../salesforce/bulk.js';
 import { SalesforceClient } from '../../salesforce/client.js';
@@ -271,8 +273,8 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
   try {
     const o = spec.outputFields;
     const modelFields = [o.score, o.risk, o.factors, o.modelVersion, o.scoredAt];
-    const queryFields = ['Id', ...new Set([...spec.features.map((f) => f.field), o.score, o.risk, o.factors, o.modelVersion])];
-    const soql = `SELECT ${queryFields.join(', ')} FROM Account`;
+    // The floor reads what the run reads (core/scored-fields.ts).
+    const soql = buildSoql(fieldsToRead(spec));
 
     let floor: { seconds: number; calls: number; cpuSeconds: number } | undefined;
     if (!values['no-floor']) {
