@@ -27,7 +27,7 @@
  * queue runs the chunk again, which reads the page again with the same locator (Salesforce keeps a
  * job's results while the job exists), so nothing is written twice and nothing is lost.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ import { AppError } from '../core/errors.js';
 import { backoffMs, NIGHTLY_RECORD_BACKOFF, POLL_GROWTH } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
 import { bulkCsvCell } from '../wire/bulk-csv.js';
-import { PartWriter, type PartFile } from './parts.js';
+import { PartWriter, TextFile, type PartFile } from './parts.js';
 import type { BulkJobInfo, BulkPort, Failure, NightlyDeps, RecordResult, ResultPage } from './ports.js';
 import * as S from './state.js';
 import type { ChunkState, Counts, IngestRef, RunRecord } from './state.js';
@@ -203,8 +203,8 @@ class ChunkAttempt {
     );
     // The shadow's rows, when the run pinned a shadow and there is somewhere to keep them.
     const shadowVersion = deps.shadowScores ? run.shadowVersion : undefined;
-    let shadowFile: string | undefined;
-    let shadowStream: WriteStream | undefined;
+    const shadow = new TextFile(`${this.tmpBase}-shadow.copy`);
+    this.temporary.push(shadow.path);
     let shadowWarned = false;
     const history = deps.history ? { runId: run.id } : undefined;
     const failed: Failure[] = [];
@@ -230,14 +230,7 @@ class ChunkAttempt {
           shadowWarned = true;
           this.log.warn({ shadowVersion, reason: result.shadowError }, 'the shadow could not score a batch; the champion\'s scores are written as usual');
         }
-        if (result.shadow) {
-          if (!shadowStream) {
-            shadowFile = `${this.tmpBase}-shadow.copy`;
-            this.temporary.push(shadowFile);
-            shadowStream = createWriteStream(shadowFile);
-          }
-          if (!shadowStream.write(result.shadow)) await new Promise<void>((resolve) => shadowStream!.once('drain', resolve));
-        }
+        if (result.shadow) await shadow.write(result.shadow);
         if (cut) {
           // Cut only when at least a quarter of the rows so far are written: a night where few scores
           // move is not worth a second ingest job. Kept in the state, so a resumed pass cuts where the
@@ -269,19 +262,19 @@ class ChunkAttempt {
       await pending?.catch(() => undefined);
       await Promise.allSettled(early);
       await writer.finish().catch(() => undefined);
-      shadowStream?.destroy();
+      shadow.abandon();
       throw error;
     } finally {
       for (const f of writer.files) this.temporary.push(f.path, ...(f.companion ? [f.companion] : []));
     }
     if (pending) await pending;
     await writer.finish();
-    if (shadowStream) await new Promise<void>((resolve, reject) => shadowStream!.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await shadow.finish();
     await Promise.all(early);
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 1_048_576);
     this.log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
-    return { files: writer.files, read, scored, unchanged, failed, shadowFile };
+    return { files: writer.files, read, scored, unchanged, failed, shadowFile: shadow.written ? shadow.path : undefined };
   }
 
   // --- submitting ------------------------------------------------------------------------------

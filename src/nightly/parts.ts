@@ -106,3 +106,30 @@ export class PartWriter {
     await Promise.all([s && ended(s), c && ended(c)]);
   }
 }
+
+/** A file appended to as text arrives, created on the first write (e.g. a page's shadow rows). */
+export class TextFile {
+  private stream?: WriteStream;
+
+  constructor(readonly path: string) {}
+
+  /** Whether anything was written. */
+  get written(): boolean {
+    return this.stream !== undefined;
+  }
+
+  async write(text: string): Promise<void> {
+    if (!text) return;
+    this.stream ??= createWriteStream(this.path);
+    await put(this.stream, text);
+  }
+
+  async finish(): Promise<void> {
+    if (this.stream) await ended(this.stream);
+  }
+
+  /** Stops writing (after a failure); what was written is discarded with the file. */
+  abandon(): void {
+    this.stream?.destroy();
+  }
+}
