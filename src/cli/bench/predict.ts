@@ -26,8 +26,10 @@ import { syntheticAccounts } from './scoring.js';
 
 const usage = `Usage: churn-worker bench predict [--seconds 10] [--connections 16] [--only 1|200] [--promote] [--cpu-prof <dir>]
 
-For 1 and for 200 records per request: the bare-Express baseline, then the API, each warmed up for
-1 s and then loaded for --seconds. Prints both, then (last stdout line) one JSON object:
+For 1 and for 200 records per request: the bare-Express baseline and the API, each warmed up for 1 s,
+then loaded for --seconds each in halves ordered baseline, API, API, baseline (so a change in the
+machine's load weighs on both alike; p99 is the worse half's). Prints both, then (last stdout line)
+one JSON object:
   requestsPerSec, p50Ms, p99Ms                    the API, 1 record per request
   requestsPerSec200, p99Ms200, recordsPerSec200   the API, 200 records per request
   baseline: { requestsPerSec, p99Ms, requestsPerSec200, p99Ms200 }
@@ -46,6 +48,20 @@ and key, parses the body with the same parser, and answers the API's own answer,
 
 const ISSUER = '00D000000000001EAA';
 const WARM_UP_SECONDS = 1;
+
+/** Two halves of one measurement: requests/s over both, p50 their mean, p99 the larger (the worse half). */
+function merge(...parts: LoadResult[]): LoadResult {
+  if (parts.length === 0) return { requestsPerSec: 0, p50Ms: 0, p99Ms: 0, non2xx: 0, errors: 0, total: 0 };
+  const sum = (f: (r: LoadResult) => number) => parts.reduce((s, r) => s + f(r), 0);
+  return {
+    requestsPerSec: Math.round(sum((r) => r.requestsPerSec) / parts.length),
+    p50Ms: Math.round((sum((r) => r.p50Ms) / parts.length) * 10) / 10,
+    p99Ms: Math.max(...parts.map((r) => r.p99Ms)),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    total: sum((r) => r.total),
+  };
+}
 
 /** Scoring-thread calls so far, from the web process's /metrics (the duration histogram counts calls). */
 async function threadCalls(port: number): Promise<{ calls: number; records: number }> {
@@ -127,71 +143,75 @@ export const benchmark: Benchmark = {
       const answersPath = join(scratch, 'answers.json');
       writeFileSync(answersPath, JSON.stringify(answers));
       baseline = await startBaseline({ publicKeyPem, issuer: ISSUER, maxLifetimeSeconds }, answersPath);
-      const run = async (port: number, size: number): Promise<LoadResult> => {
-        const request = (duration: number) => ({ url: `http://127.0.0.1:${port}/v1/predict`, method: 'POST' as const, connections, duration, headers, body: bodies.get(size)! });
-        await load(request(WARM_UP_SECONDS));
-        return load(request(seconds));
-      };
-      const apiRun = async (size: number) => {
+      const slice = (port: number, size: number, duration: number) =>
+        load({ url: `http://127.0.0.1:${port}/v1/predict`, method: 'POST', connections, duration, headers, body: bodies.get(size)! });
+      /**
+       * Baseline and API in the order baseline, API, API, baseline (half of --seconds each), so a
+       * change in the machine's load during the run weighs on both alike; both warmed up first.
+       */
+      const measure = async (size: number, duringApi?: () => Promise<Awaited<ReturnType<typeof promoteDuring>>>) => {
+        await slice(baseline!.port, size, WARM_UP_SECONDS);
+        await slice(web.port, size, WARM_UP_SECONDS);
         const before = await threadCalls(web.port);
-        const result = await run(web.port, size);
+        const b1 = await slice(baseline!.port, size, seconds / 2);
+        const promotion = duringApi?.();
+        const a1 = await slice(web.port, size, seconds / 2);
+        const a2 = await slice(web.port, size, seconds / 2);
+        const b2 = await slice(baseline!.port, size, seconds / 2);
         // Calls still in flight when the load stopped are counted at their start and at their end.
         await new Promise((r) => setTimeout(r, 500));
         const after = await threadCalls(web.port);
-        return { result, calls: after.calls - before.calls, records: after.records - before.records };
+        return { base: merge(b1, b2), api: merge(a1, a2), calls: after.calls - before.calls, records: after.records - before.records, promoted: await promotion };
       };
 
-      const none = { result: { requestsPerSec: 0, p50Ms: 0, p99Ms: 0, non2xx: 0, errors: 0, total: 0 }, calls: 0, records: 0 };
-      let [base1, one, base200, many] = [none.result, none, none.result, none];
-      let promoted: Awaited<ReturnType<typeof promoteDuring>> | undefined;
+      const none = { base: merge(), api: merge(), calls: 0, records: 0, promoted: undefined };
+      let [one, many]: Array<Awaited<ReturnType<typeof measure>>> = [none, none];
       if (sizes.includes(1)) {
-        console.error(`1 record per request, ${connections} connections, ${seconds} s: baseline, then the API${database ? ' (a promotion halfway)' : ''}`);
-        base1 = await run(baseline.port, 1);
-        // Promotes halfway through the measured part.
-        const promotion = database ? promoteDuring(config, database.config, queuePrefix, `http://127.0.0.1:${web.port}/v1/predict`, token, pool[0]!, 2 * WARM_UP_SECONDS + seconds) : undefined;
-        one = await apiRun(1);
-        promoted = await promotion;
+        console.error(`1 record per request, ${connections} connections, ${seconds} s each: baseline, API, API, baseline${database ? ' (a promotion in the first API half)' : ''}`);
+        // The promotion lands halfway through the first API half.
+        one = await measure(1, database ? () => promoteDuring(config, database.config, queuePrefix, `http://127.0.0.1:${web.port}/v1/predict`, token, pool[0]!, seconds / 2) : undefined);
       }
       if (sizes.includes(200)) {
-        console.error(`200 records per request, ${connections} connections, ${seconds} s: baseline, then the API`);
-        base200 = await run(baseline.port, 200);
-        many = await apiRun(200);
+        console.error(`200 records per request, ${connections} connections, ${seconds} s each: baseline, API, API, baseline`);
+        many = await measure(200);
       }
+      const promoted = one.promoted;
+      const [base1, base200] = [one.base, many.base];
 
       const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : null);
       const perCall = (r: { calls: number; records: number }) => (r.calls > 0 ? Math.round((r.records / r.calls) * 10) / 10 : null);
       const line = (name: string, r: LoadResult, extra = '') => console.log(`${name.padEnd(22)} ${String(r.requestsPerSec).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  non-2xx ${r.non2xx}  errors ${r.errors}${extra}`);
       if (sizes.includes(1)) {
         line('baseline, 1 record', base1);
-        line('API, 1 record', one.result, `  ${perCall(one) ?? '-'} records per thread call`);
+        line('API, 1 record', one.api, `  ${perCall(one) ?? '-'} records per thread call`);
       }
       if (sizes.includes(200)) {
         line('baseline, 200 records', base200);
-        line('API, 200 records', many.result, `  ${perCall(many) ?? '-'} records per thread call`);
+        line('API, 200 records', many.api, `  ${perCall(many) ?? '-'} records per thread call`);
       }
       console.log(
         JSON.stringify({
-          requestsPerSec: one.result.requestsPerSec,
-          p50Ms: one.result.p50Ms,
-          p99Ms: one.result.p99Ms,
-          requestsPerSec200: many.result.requestsPerSec,
-          p99Ms200: many.result.p99Ms,
-          recordsPerSec200: many.result.requestsPerSec * 200,
+          requestsPerSec: one.api.requestsPerSec,
+          p50Ms: one.api.p50Ms,
+          p99Ms: one.api.p99Ms,
+          requestsPerSec200: many.api.requestsPerSec,
+          p99Ms200: many.api.p99Ms,
+          recordsPerSec200: many.api.requestsPerSec * 200,
           baseline: { requestsPerSec: base1.requestsPerSec, p99Ms: base1.p99Ms, requestsPerSec200: base200.requestsPerSec, p99Ms200: base200.p99Ms },
-          ratioToBaseline: ratio(one.result.requestsPerSec, base1.requestsPerSec),
-          ratioToBaseline200: ratio(many.result.requestsPerSec, base200.requestsPerSec),
-          p99ToBaseline: ratio(one.result.p99Ms, base1.p99Ms),
-          p99ToBaseline200: ratio(many.result.p99Ms, base200.p99Ms),
+          ratioToBaseline: ratio(one.api.requestsPerSec, base1.requestsPerSec),
+          ratioToBaseline200: ratio(many.api.requestsPerSec, base200.requestsPerSec),
+          p99ToBaseline: ratio(one.api.p99Ms, base1.p99Ms),
+          p99ToBaseline200: ratio(many.api.p99Ms, base200.p99Ms),
           recordsPerThreadCall: perCall(one),
           recordsPerThreadCall200: perCall(many),
-          non2xx: one.result.non2xx + many.result.non2xx,
+          non2xx: one.api.non2xx + many.api.non2xx,
           baselineNon2xx: base1.non2xx + base200.non2xx,
           connections,
           seconds,
-          ...(promoted ? { promotion: { ...promoted, failedRequests: one.result.non2xx + one.result.errors } } : {}),
+          ...(promoted ? { promotion: { ...promoted, failedRequests: one.api.non2xx + one.api.errors } } : {}),
         }),
       );
-      const failures = one.result.non2xx + many.result.non2xx + one.result.errors + many.result.errors + base1.non2xx + base200.non2xx + base1.errors + base200.errors;
+      const failures = one.api.non2xx + many.api.non2xx + one.api.errors + many.api.errors + base1.non2xx + base200.non2xx + base1.errors + base200.errors;
       return failures === 0 && (!promoted || promoted.switchMs !== null) ? 0 : 1;
     } finally {
       await Promise.all([web.stop(), baseline?.stop()]);
