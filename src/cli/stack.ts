@@ -4,7 +4,7 @@
  * Redis. The demo, the end-to-end tests and `bench realtime` start it; it is development tooling and
  * never part of the web or worker processes.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { childEnv } from '../config/index.js';
 import { migrate } from '../db/migrate.js';
@@ -35,6 +35,10 @@ export interface Stack {
   workers: ChildServer[];
   redisUrl: string;
   queuePrefix: string;
+  /** The web process's OUTBOUND_SECRET (fresh per stack); the emulator's outbound URL carries it. */
+  outboundSecret: string;
+  /** Where the emulator posts outbound messages: the receiver's URL with ?token=<outboundSecret>. */
+  outboundUrl: string;
   /** The environment a worker process of this stack gets (to start more, or restart one). */
   workerEnv: NodeJS.ProcessEnv;
   startWorker(): Promise<ChildServer>;
@@ -60,10 +64,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     SF_API_VERSION: '66.0',
   });
   const children: ChildServer[] = [];
+  // The emulator sends the secret the way Salesforce does: as part of the endpoint URL.
+  const outboundSecret = randomBytes(24).toString('hex');
   try {
-    const web = await startChild(['web'], childEnv({ ...common, PORT: '0', SF_ORG_ID: org.orgId }), /web process listening/);
+    const web = await startChild(['web'], childEnv({ ...common, PORT: '0', SF_ORG_ID: org.orgId, OUTBOUND_SECRET: outboundSecret }), /web process listening/);
     children.push(web);
-    org.outbound.configure({ url: `http://127.0.0.1:${web.port}/salesforce/outbound/account` });
+    const outboundUrl = `http://127.0.0.1:${web.port}/salesforce/outbound/account?token=${outboundSecret}`;
+    org.outbound.configure({ url: outboundUrl });
     const startWorker = async () => {
       const worker = await startChild(['worker'], workerEnv, /worker ready/, 60_000);
       children.push(worker);
@@ -88,6 +95,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       workers,
       redisUrl: options.redisUrl,
       queuePrefix,
+      outboundSecret,
+      outboundUrl,
       workerEnv,
       startWorker,
       change: async (records) => void (await admin('/accounts', { method: 'PATCH', body: { records } })),

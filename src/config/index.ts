@@ -8,10 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
 import type { DatabaseConfig } from '../db/pool.js';
-import { hasValidChecksum } from '../core/salesforce-id.js';
+import { isRecordId } from '../core/record-id.js';
 
 const MY_DOMAIN = /\.my\.salesforce\.com$/i;
 
@@ -65,8 +66,32 @@ const httpUrl = z
 const wholeNumber = z.coerce.number({ error: 'a whole number' }).int('a whole number');
 const positiveInt = wholeNumber.positive('a number above 0');
 
+/** An IPv4 or IPv6 address with an optional prefix length: 13.108.0.0/14, 2001:db8::/32, 10.1.2.3. */
+function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const cidrList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .refine((list) => list.every(isCidr), 'a comma-separated list of IP networks such as 13.108.0.0/14, 2001:db8::/32');
+
+/** Express `trust proxy`: a hop count, or proxy addresses / networks / loopback, linklocal, uniquelocal. */
+const trustProxy = z
+  .string()
+  .refine(
+    (v) => v === 'false' || /^\d{1,2}$/.test(v) || v.split(',').every((s) => ['loopback', 'linklocal', 'uniquelocal'].includes(s.trim()) || isCidr(s.trim())),
+    'false, the number of proxies in front of the app (1 on Heroku), or a comma-separated list of proxy addresses or networks; never true, which would let any client choose its address',
+  )
+  .transform((v): false | number | string => (v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v));
+
 /** Every variable the project reads, with its default. `.env.example` documents each one. */
 const envSchema = z.object({
+  NODE_ENV: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: wholeNumber.min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535').default(3000),
   REDIS_URL: z
@@ -98,6 +123,13 @@ const envSchema = z.object({
   OUTBOUND_PATH: z.string().regex(/^\/[\w\-./]*$/, 'a URL path starting with /').default('/salesforce/outbound/account'),
   OUTBOUND_MAX_BODY_BYTES: positiveInt.default(2_000_000),
   OUTBOUND_ENQUEUE_TIMEOUT_MS: positiveInt.default(3_000),
+  OUTBOUND_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{32,256}$/, 'at least 32 letters, digits, - or _ (it is part of a URL), e.g. the output of openssl rand -hex 32')
+    .optional(),
+  OUTBOUND_ALLOWED_NETWORKS: cidrList.optional(),
+  TRUST_PROXY: trustProxy.default(false),
+  MONITORING_TOKEN: z.string().min(24, 'at least 24 characters').optional(),
   PREDICT_JWT_PUBLIC_KEYS: z.string().min(1).optional(),
   PREDICT_JWT_PUBLIC_KEYS_FILE: z.string().min(1).optional(),
   PREDICT_JWT_ISSUER: z.string().min(1).optional(),
@@ -136,7 +168,6 @@ const envSchema = z.object({
   NIGHTLY_RESULT_IDLE_TIMEOUT_MS: wholeNumber.min(1_000, 'at least 1000').default(120_000),
   NIGHTLY_SPLIT_PAGE_FROM: wholeNumber.min(0).default(200_000),
   NIGHTLY_REASONS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  NODE_ENV: z.string().optional(),
   DATABASE_URL: z
     .string()
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'a postgres:// URL (Heroku Postgres sets it)')
@@ -168,6 +199,12 @@ export interface SalesforceConfig {
 }
 
 export interface Config {
+  /**
+   * NODE_ENV=production (Heroku's Node.js buildpack sets it). In production the outbound receiver
+   * needs OUTBOUND_SECRET, /metrics and /readyz's details need MONITORING_TOKEN, and the processes
+   * need DATABASE_URL (the system of record).
+   */
+  readonly production: boolean;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly port: number;
   readonly redisUrl: string;
@@ -177,7 +214,18 @@ export interface Config {
     readonly maxBodyBytes: number;
     /** How long the receiver waits for Redis before answering a fault (so Salesforce retries). */
     readonly enqueueTimeoutMs: number;
+    /**
+     * The shared secret Salesforce sends as the `token` query parameter of the endpoint URL; messages
+     * without it are refused before their body is read. Required in production.
+     */
+    readonly secret?: string;
+    /** Source networks messages may come from (Salesforce's published ranges); empty: any. */
+    readonly allowedNetworks: readonly string[];
   };
+  /** Express `trust proxy`: which X-Forwarded-For hops give the client address (1 behind Heroku's router). */
+  readonly trustProxy: false | number | string;
+  /** Bearer token for /metrics and the detailed /readyz; without it they are public outside production. */
+  readonly monitoringToken?: string;
   readonly queue: {
     /** Hash-tagged prefix of every queue key, so the queues work on Redis Cluster. */
     readonly prefix: string;
@@ -222,8 +270,6 @@ export interface Config {
   readonly admin?: { readonly user: string; readonly password: string };
   /** Port of the worker process's own /metrics endpoint; absent (no endpoint) unless WORKER_METRICS_PORT is set. */
   readonly workerMetricsPort?: number;
-  /** NODE_ENV=production (Heroku sets it): what may be optional in development is required. */
-  readonly production: boolean;
   /** PostgreSQL, the system of record; absent (registry, history and run records off) without DATABASE_URL. */
   readonly database?: DatabaseConfig;
   readonly lifecycle: {
@@ -378,7 +424,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   const issuer = e.PREDICT_JWT_ISSUER;
   // An org id is compared in its canonical 15-character form (http/predict/auth.ts): an 18-character
   // one must carry a valid case-checksum suffix, or no token would ever match it.
-  if (issuer && /^00D[a-zA-Z0-9]{15}$/.test(issuer) && !hasValidChecksum(issuer)) {
+  if (issuer && /^00D[a-zA-Z0-9]{15}$/.test(issuer) && !isRecordId(issuer)) {
     fail('PREDICT_JWT_ISSUER', `is not a valid 18-character org id (its last three characters are not the case checksum of the first 15); copy it again, or use the 15-character id from Setup → Company Information`);
   }
   const predict = publicKeys
@@ -414,6 +460,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   }
 
   return Object.freeze({
+    production: e.NODE_ENV === 'production',
     logLevel: e.LOG_LEVEL,
     port: e.PORT,
     redisUrl: e.REDIS_URL,
@@ -433,7 +480,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       path: e.OUTBOUND_PATH,
       maxBodyBytes: e.OUTBOUND_MAX_BODY_BYTES,
       enqueueTimeoutMs: e.OUTBOUND_ENQUEUE_TIMEOUT_MS,
+      secret: e.OUTBOUND_SECRET,
+      allowedNetworks: Object.freeze(e.OUTBOUND_ALLOWED_NETWORKS ?? []),
     }),
+    trustProxy: e.TRUST_PROXY,
+    monitoringToken: e.MONITORING_TOKEN,
     scoring: Object.freeze({
       modelPath: projectPath(e.MODEL_PATH),
       specPath: e.MODEL_SPEC_PATH === undefined ? undefined : projectPath(e.MODEL_SPEC_PATH),
@@ -458,7 +509,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     }),
     admin: admin,
     workerMetricsPort: e.WORKER_METRICS_PORT,
-    production: e.NODE_ENV === 'production',
     database: e.DATABASE_URL ? Object.freeze({ url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, tls: e.DATABASE_TLS }) : undefined,
     lifecycle: Object.freeze({ modelPollMs: e.MODEL_POLL_MS, history: e.HISTORY_ENABLED, historyRetentionDays: e.HISTORY_RETENTION_DAYS }),
   });

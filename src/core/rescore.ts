@@ -1,8 +1,13 @@
 /**
  * What happens to a batch of Accounts, whichever path brought them (an outbound message, the nightly
  * run, a manual retry): read their current fields, score them, and write back only what changed.
- * The collaborators are passed in, so this runs without Salesforce, ONNX, Redis or a network.
+ * Every Account of the batch ends in exactly one of written, unchanged, retry or failed: when
+ * Salesforce refuses one id of the read (SF_INVALID_ID), that id alone is failed and the others are
+ * read again, so one bad id never sinks the batch. The collaborators are passed in, so this runs
+ * without Salesforce, ONNX, Redis or a network.
  */
+import { isAppError } from './errors.js';
+
 
 export type AccountRow = Readonly<Record<string, unknown>> & { readonly Id: string };
 
@@ -63,17 +68,41 @@ export function isNoOp(current: Readonly<Record<string, unknown>>, next: Readonl
   return compared.every((field) => !(field in next) || sameValue(current[field], next[field]));
 }
 
+/**
+ * Reads `ids`; when Salesforce refuses one of them as malformed, records it in `failed` and reads the
+ * rest again. The refusal usually names the id; when it does not, the batch is halved until it does.
+ * Any other error is the whole batch's and is thrown.
+ */
+async function readIsolating(ids: readonly string[], ports: RescorePorts, failed: Failure[]): Promise<AccountRow[]> {
+  try {
+    return await ports.read(ids);
+  } catch (error) {
+    if (!isAppError(error, 'SF_INVALID_ID')) throw error;
+    const named = error.details?.id;
+    const bad = (typeof named === 'string' ? ids.find((id) => id === named || id.slice(0, 15) === named.slice(0, 15)) : undefined) ?? (ids.length === 1 ? ids[0] : undefined);
+    if (bad !== undefined) {
+      failed.push({ id: bad, code: 'INVALID_ID', message: `Salesforce refused the id: ${error.message}` });
+      const rest = ids.filter((id) => id !== bad);
+      return rest.length === 0 ? [] : readIsolating(rest, ports, failed);
+    }
+    const half = Math.ceil(ids.length / 2);
+    return [...(await readIsolating(ids.slice(0, half), ports, failed)), ...(await readIsolating(ids.slice(half), ports, failed))];
+  }
+}
+
 export async function rescoreAccounts(ids: readonly string[], ports: RescorePorts): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { written: [], unchanged: [], retry: [], failed: [] };
   const unique = [...new Set(ids)];
   if (unique.length === 0) return outcome;
 
-  const rows = await ports.read(unique);
+  const rows = await readIsolating(unique, ports, outcome.failed);
   const byId = new Map(rows.map((r) => [r.Id, r]));
   // Salesforce may answer with 18-character ids for 15-character ones we asked for.
   for (const row of rows) if (row.Id.length === 18) byId.set(row.Id.slice(0, 15), row);
+  const refused = new Set(outcome.failed.map((f) => f.id));
   const found: AccountRow[] = [];
   for (const id of unique) {
+    if (refused.has(id)) continue;
     const row = byId.get(id);
     if (row) found.push(row);
     else outcome.failed.push({ id, code: 'NOT_FOUND', message: 'The Account does not exist any more (deleted, or not visible to the integration user).' });

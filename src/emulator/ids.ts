@@ -5,7 +5,7 @@
  * core's, shared with the production code that compares org ids).
  * https://help.salesforce.com/s/articleView?id=000385008 (15 vs 18 character ids)
  */
-import { canonicalId15, idSuffix, to18 } from '../core/salesforce-id.js';
+import { canonicalId15, idSuffix, to18 } from '../core/record-id.js';
 
 export { canonicalId15, idSuffix, to18 };
 

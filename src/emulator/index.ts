@@ -18,7 +18,7 @@ import type { OutboundSender } from './outbound/sender.js';
 import type { RouteModule } from './http/context.js';
 
 export type { EmulatorOptions } from './options.js';
-export type { AccountChange, AccountDelete } from './store.js';
+export type { AccountChange, AccountDelete, AccountRead } from './store.js';
 export type { RouteContext, RouteModule } from './http/context.js';
 export { EmulatorState } from './state.js';
 export type { DeliveredNotification, DroppedNotification, NotificationStatus, OutboundConfig, OutboundStats, OutboundSender } from './outbound/sender.js';

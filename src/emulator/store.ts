@@ -37,6 +37,14 @@ export interface AccountDelete {
   at: number;
 }
 
+/** Emitted when a SOQL query returns records. */
+export interface AccountRead {
+  ids: string[];
+  userId: string;
+  /** Epoch milliseconds of the query. */
+  at: number;
+}
+
 export type IdLookup =
   | { kind: 'found'; row: number }
   | { kind: 'malformed' }
@@ -302,5 +310,20 @@ export class AccountStore {
   onDelete(listener: (event: AccountDelete) => void): () => void {
     this.events.on('delete', listener);
     return () => this.events.off('delete', listener);
+  }
+
+  /**
+   * Tells read listeners which records a SOQL query returned (tests and benchmarks use it to see the
+   * order of reads and writes per record). Nothing is built when no one listens.
+   */
+  noteRead(rows: ArrayLike<number>, userId: string, at: number): void {
+    if (this.events.listenerCount('read') === 0) return;
+    this.events.emit('read', { ids: Array.from(rows, (row) => this.idOf(row)), userId, at } satisfies AccountRead);
+  }
+
+  /** Subscribes to SOQL reads (REST query and queryMore); returns the unsubscribe function. */
+  onRead(listener: (read: AccountRead) => void): () => void {
+    this.events.on('read', listener);
+    return () => this.events.off('read', listener);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Readiness checks of the web process, for GET /readyz (app.ts runs them on each probe). None of them
+ * Readiness checks of the web process, for GET /readyz (app.ts runs them on each probe, each within
+ * the probe deadline, so a stalled Redis makes the probe answer 503 rather than hang). None of them
  * costs a Salesforce call per probe: the Salesforce check keeps one token and signs in again only
  * when it has none or it is older than `maxAgeMs`; a failed sign-in is remembered for `retryAfterMs`.
  */

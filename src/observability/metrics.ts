@@ -12,6 +12,63 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
+/**
+ * What went wrong while the Redis-backed gauges were read for the current scrape. Each read waits at
+ * most `sourceTimeoutMs`, so a stalled Redis cannot hold a scrape past its deadline.
+ */
+const scrape = { problems: new Set<string>(), sourceTimeoutMs: 1_500 };
+
+async function readSource<T>(read: () => Promise<T>, what: string): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      read(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${scrape.sourceTimeoutMs} ms`)), scrape.sourceTimeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    scrape.problems.add(`${what}: ${String((error as Error).message).slice(0, 200)}`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface Scrape {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * The registry's text for `/metrics`, within `deadlineMs`. When Redis cannot be read (down, or
+ * stalled past the deadline) the answer is 503 with the reason instead of series that silently miss
+ * the queue depths: a scraper then records the target as down and says why.
+ */
+export async function scrapeMetrics(deadlineMs = 2_000): Promise<Scrape> {
+  scrape.problems.clear();
+  scrape.sourceTimeoutMs = Math.max(1, Math.floor(deadlineMs * 0.75));
+  let timer: NodeJS.Timeout | undefined;
+  let text: string;
+  try {
+    text = await Promise.race([
+      registry.metrics(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`metrics were not collected within ${deadlineMs} ms`)), deadlineMs);
+      }),
+    ]);
+  } catch (error) {
+    return { status: 503, contentType: 'text/plain; charset=utf-8', body: `# unavailable: ${(error as Error).message}\n` };
+  } finally {
+    clearTimeout(timer);
+  }
+  if (scrape.problems.size > 0) {
+    return { status: 503, contentType: 'text/plain; charset=utf-8', body: [...scrape.problems].map((p) => `# unavailable: ${p}`).join('\n') + '\n' };
+  }
+  return { status: 200, contentType: registry.contentType, body: text };
+}
+
 // --- Outbound messages (web) ------------------------------------------------------------------
 
 export const outboundNotifications = new Counter({
@@ -49,12 +106,8 @@ export const queueDepth = new Gauge({
     this.reset();
     await Promise.all(
       [...depthSources].map(async (source) => {
-        try {
-          const counts = await source.getJobCounts(...DEPTH_STATES);
-          for (const state of DEPTH_STATES) this.set({ queue: source.name, state }, counts[state] ?? 0);
-        } catch {
-          // Redis unavailable: leave the queue out of this scrape; /readyz reports the outage.
-        }
+        const counts = await readSource(() => source.getJobCounts(...DEPTH_STATES), `queue ${source.name}`);
+        if (counts) for (const state of DEPTH_STATES) this.set({ queue: source.name, state }, counts[state] ?? 0);
       }),
     );
   },
@@ -69,11 +122,8 @@ export const realtimeBacklog = new Gauge({
     this.reset();
     await Promise.all(
       [...backlogSources].map(async ([stream, read]) => {
-        try {
-          this.set({ stream }, await read());
-        } catch {
-          // see above
-        }
+        const length = await readSource(read, `stream ${stream}`);
+        if (length !== undefined) this.set({ stream }, length);
       }),
     );
   },

@@ -2,13 +2,14 @@
  * The worker process's /metrics endpoint (WORKER_METRICS_PORT; off when unset). The worker has no
  * HTTP server otherwise. On Heroku a worker dyno cannot be reached from outside, so this is for
  * hosts where a scraper runs beside the process (a sidecar agent, docker-compose, a VM); the shared
- * figures (queue depths) are on the web process's /metrics anyway.
+ * figures (queue depths) are on the web process's /metrics anyway. Like the web's, it answers within
+ * a fixed deadline (503 with the reason when Redis cannot be read).
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { registry } from './metrics.js';
+import { scrapeMetrics } from './metrics.js';
 
 export interface MetricsServer {
   port: number;
@@ -25,10 +26,7 @@ export async function startMetricsServer(port: number, logger: Logger): Promise<
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => res.writeHead(500).end(String((error as Error).message)),
-    );
+    void scrapeMetrics().then((scrape) => res.writeHead(scrape.status, { 'content-type': scrape.contentType }).end(scrape.body));
   });
   server.listen(port);
   await once(server, 'listening');

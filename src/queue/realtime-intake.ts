@@ -1,9 +1,11 @@
 /**
  * The receiver's side of the real-time queue. Each new notification becomes one entry of a Redis
- * stream (account id + time received); its notification id is remembered for 48 hours so a
- * redelivery (Salesforce retries for up to 24 hours, out of order) is acknowledged again without
- * being enqueued twice. Both happen in one Lua script, so a notification is either remembered and
- * enqueued, or neither: the web process acknowledges only after the script returns.
+ * stream (account id + time received); the pair (notification id, Account id) is remembered for 48
+ * hours so a redelivery (Salesforce retries for up to 24 hours, out of order) is acknowledged again
+ * without being enqueued twice. The Account id is part of the key: two notifications that share an
+ * id but name different Accounts are two Accounts to score, never one dropped as a "duplicate". Both
+ * happen in one Lua script, so a notification is either remembered and enqueued, or neither: the web
+ * process acknowledges only after the script returns.
  *
  * One script call per message keeps the receive path to a single Redis round trip; the worker turns
  * stream entries into BullMQ batch jobs (see realtime-batcher.ts).
@@ -57,10 +59,13 @@ export class RealtimeIntake {
     this.redis = redis as WithIntake;
   }
 
-  /** Remembers and enqueues the new notifications of one message, in one atomic script call. */
+  /**
+   * Remembers and enqueues the new notifications of one message, in one atomic script call. Account
+   * ids should be in one form (the receiver passes 18-character ids) so a redelivery matches.
+   */
   async enqueue(items: IntakeItem[], now = Date.now()): Promise<IntakeResult> {
     if (items.length === 0) return { enqueued: 0, duplicates: 0 };
-    const keys = items.map((i) => this.keys.seen + i.notificationId);
+    const keys = items.map((i) => `${this.keys.seen}${i.notificationId}:${i.accountId}`);
     const enqueued = await this.redis.churnIntake(keys.length + 1, ...keys, this.keys.stream, DEDUPE_TTL_SECONDS, now, ...items.map((i) => i.accountId));
     return { enqueued, duplicates: items.length - enqueued };
   }

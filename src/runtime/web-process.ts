@@ -8,8 +8,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Config } from '../config/index.js';
+import { AppError } from '../core/errors.js';
 import { createApp } from '../http/app.js';
 import { adminRouterFor } from '../http/admin/route.js';
+import { SignInLimiter } from '../http/dashboard/auth.js';
+import { modelsRouter } from '../http/dashboard/models.js';
 import { dashboardRouter } from '../http/dashboard/route.js';
 import { modelReadiness, redisReadiness, salesforceReadiness } from '../http/health.js';
 import { outboundRouter } from '../http/outbound/route.js';
@@ -33,7 +36,26 @@ export interface WebProcess {
   shutdownSteps: ShutdownStep[];
 }
 
+/**
+ * In production the receiver must know who sends: without OUTBOUND_SECRET anyone who learns the org
+ * id (it is not a secret) could make the worker spend the org's API calls. Checked before anything is
+ * opened, so the process stops at once with the fix in the message.
+ */
+export function checkWebConfig(config: Config, logger: Logger): void {
+  if (config.outbound.secret) return;
+  if (config.production) {
+    throw new AppError({
+      code: 'CONFIG_INVALID',
+      message: 'Configuration: OUTBOUND_SECRET is required when NODE_ENV=production (the outbound message endpoint URL carries it as ?token=…).',
+      hint: 'Set it (openssl rand -hex 32), then put the same value in the outbound message\'s endpoint URL (docs/salesforce-setup.md, step 7).',
+      details: { variable: 'OUTBOUND_SECRET' },
+    });
+  }
+  logger.warn('OUTBOUND_SECRET is unset: outbound messages are accepted from any sender that knows the org id (allowed outside production only)');
+}
+
 export async function startWebProcess(config: Config, logger: Logger): Promise<WebProcess> {
+  checkWebConfig(config, logger);
   const redis = createRedis(config.redisUrl, 'producer');
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
   const models = await startProcessScoring(config, logger, redis);
@@ -51,13 +73,18 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
   // The web process signs in only to prove it can (readiness); the token is cached, never per probe.
   const tokens = config.salesforce ? new TokenProvider(config.salesforce, logger.child({ module: 'salesforce' })) : undefined;
   const runs = new RunStore(redis, prefix);
+  const signIns = new SignInLimiter(redis, prefix);
   const app = createApp({
     logger,
+    trustProxy: config.trustProxy,
+    monitoringToken: config.monitoringToken,
+    publicProbes: !config.production,
     isShuttingDown: () => shuttingDown,
     readiness: [redisReadiness(redis), modelReadiness(scoring), salesforceReadiness(tokens)],
     routers: [
       dashboardRouter({
         admin: config.admin,
+        limiter: signIns,
         realtimeQueue: queues.realtime,
         queues: [queues.realtime, queues.nightly],
         failures: new FailureLog(redis, prefix),
@@ -75,7 +102,8 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
         logger: logger.child({ module: 'outbound' }),
       }),
       predictRouter({ scoring, auth: config.predict }),
-      adminRouterFor(config, redis, logger),
+      adminRouterFor(config, redis, logger, signIns),
+      modelsRouter({ admin: config.admin, registry: models.sor?.registry, limiter: signIns, logger: logger.child({ module: 'admin' }) }),
     ],
   });
   const server = app.listen(config.port);

@@ -4,15 +4,21 @@
  */
 import type { AccountRow, WriteOutcome } from '../core/rescore.js';
 import { AppError } from '../core/errors.js';
+import { describeBadId, isRecordId } from '../core/record-id.js';
 import { COLLECTIONS_MAX, type SalesforceClient } from './client.js';
 import { isRetryableRecordError } from './errors.js';
 
-const ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 const FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-/** `SELECT Id, … FROM Account WHERE Id IN (…)`: ids and field names are checked, never spliced raw. */
+/**
+ * `SELECT Id, … FROM Account WHERE Id IN (…)`: ids and field names are checked, never spliced raw. An
+ * id Salesforce would refuse (bad checksum) is refused here as SF_INVALID_ID naming it, before any
+ * call, so the rescoring core sets it aside and reads the others.
+ */
 export function accountsByIdQuery(fields: readonly string[], ids: readonly string[]): string {
-  for (const id of ids) if (!ID.test(id)) throw new AppError({ code: 'SF_API_ERROR', message: `"${id.slice(0, 40)}" is not a Salesforce record id.` });
+  for (const id of ids) {
+    if (!isRecordId(id)) throw new AppError({ code: 'SF_INVALID_ID', message: `${describeBadId(id)}.`, details: { id } });
+  }
   for (const f of fields) if (!FIELD.test(f)) throw new AppError({ code: 'SF_API_ERROR', message: `"${f}" is not a field API name.` });
   const columns = ['Id', ...new Set(fields.filter((f) => f !== 'Id'))];
   return `SELECT ${columns.join(', ')} FROM Account WHERE Id IN (${ids.map((id) => `'${id}'`).join(', ')})`;

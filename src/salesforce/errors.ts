@@ -88,6 +88,11 @@ export function classifySalesforceError(error: unknown, action: string): AppErro
   if (code === 'UNABLE_TO_LOCK_ROW') {
     return new AppError({ code: 'SF_RECORD_LOCKED', message: `${action}: ${message}`, retryable: true, details, cause: error });
   }
+  // "invalid ID field: 001Ri00000m5tYv999": one id of the request is refused, the others are fine.
+  const badId = /invalid ID field:\s*'?([A-Za-z0-9]{1,40})/i.exec(message)?.[1];
+  if (code === 'MALFORMED_ID' || (code === 'INVALID_QUERY_FILTER_OPERATOR' && badId !== undefined)) {
+    return new AppError({ code: 'SF_INVALID_ID', message: `${action}: ${code}: ${message.slice(0, 300)}`, details: { ...details, id: badId }, cause: error });
+  }
   if (code === 'MALFORMED_QUERY' || code === 'INVALID_FIELD' || code === 'INVALID_TYPE') {
     return new AppError({ code: 'SF_MALFORMED_QUERY', message: `${action}: ${code}: ${message}`, details, cause: error });
   }

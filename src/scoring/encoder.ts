@@ -3,7 +3,8 @@
  * Salesforce produces: REST JSON has real booleans and numbers (or null); Bulk API CSV has
  * "true"/"false" and numeric strings (or ""); the Telco CSV has "Yes"/"No" and "0"/"1". All are
  * accepted. A blank or unusable value is imputed with the spec's documented default, so no row ever
- * holds NaN; only a field marked `required` turns it into a per-record error.
+ * holds NaN; only a field marked `required` turns it into a per-record error. A number outside the
+ * spec's plausible range (`min`/`max`) always does: scoring it would be scoring junk.
  */
 import type { FeatureDef, FeatureSpec } from './spec.js';
 
@@ -16,6 +17,8 @@ export enum ValueState {
   Missing = 1,
   /** Present but not usable for this encoding (wrong type, not a number, unseen picklist value). */
   Unusable = 2,
+  /** A number outside the spec's plausible range: the record fails, whether or not the field is required. */
+  OutOfRange = 3,
 }
 
 export interface Group {
@@ -88,6 +91,8 @@ function readDateMs(value: unknown): number | Marker {
 function numericGroup(def: Extract<FeatureDef, { encoding: 'number' | 'date' }>, offset: number): Omit<Group, 'references'> {
   const columns = [def.field];
   if (def.encoding === 'number') {
+    const min = def.min ?? Number.NEGATIVE_INFINITY;
+    const max = def.max ?? Number.POSITIVE_INFINITY;
     return {
       field: def.field, def, offset, width: 1, columns,
       write(value, out, base) {
@@ -97,7 +102,7 @@ function numericGroup(def: Extract<FeatureDef, { encoding: 'number' | 'date' }>,
           return stateOf(v);
         }
         out[base + offset] = v;
-        return ValueState.Ok;
+        return v < min || v > max ? ValueState.OutOfRange : ValueState.Ok;
       },
     };
   }
@@ -170,8 +175,8 @@ export interface Encoder {
   readonly groups: readonly Group[];
   readonly columns: readonly string[];
   /**
-   * Encodes one record into row `row` of `out`. Returns a problem only for a `required` field that is
-   * blank or unusable; every other field is imputed.
+   * Encodes one record into row `row` of `out`. Returns a problem for a number outside its plausible
+   * range and for a `required` field that is blank or unusable; every other field is imputed.
    */
   encode(record: AccountRecord, out: Float32Array, row: number, nowMs: number): FieldProblem | null;
   /**
@@ -224,8 +229,8 @@ export function createEncoder(spec: FeatureSpec): Encoder {
       for (let k = 0; k < groups.length; k++) {
         const g = groups[k]!;
         const state = g.write(record[g.field], out, base, nowMs);
-        if (state !== ValueState.Ok && g.def.required) {
-          return { field: g.field, message: describeProblem(g.field, state, record[g.field]) };
+        if (state === ValueState.OutOfRange || (state !== ValueState.Ok && g.def.required)) {
+          return { field: g.field, message: describeProblem(g, state, record[g.field]) };
         }
       }
       return null;
@@ -237,7 +242,7 @@ export function createEncoder(spec: FeatureSpec): Encoder {
         const at = columnOf[k]!;
         const value = at < 0 ? undefined : values[at];
         const state = g.write(value, out, base, nowMs);
-        if (state !== ValueState.Ok && g.def.required) return { field: g.field, message: describeProblem(g.field, state, value) };
+        if (state === ValueState.OutOfRange || (state !== ValueState.Ok && g.def.required)) return { field: g.field, message: describeProblem(g, state, value) };
       }
       return null;
     },
@@ -247,8 +252,12 @@ export function createEncoder(spec: FeatureSpec): Encoder {
   };
 }
 
-function describeProblem(field: string, state: ValueState, value: unknown): string {
+function describeProblem(group: Pick<Group, 'field' | 'def'>, state: ValueState, value: unknown): string {
+  const { field, def } = group;
   if (state === ValueState.Missing) return `${field} is blank and the spec marks it required`;
+  if (state === ValueState.OutOfRange && def.encoding === 'number') {
+    return `${field} is ${String(value).slice(0, 30)}, outside the model's plausible range ${def.min ?? '-∞'} to ${def.max ?? '∞'}`;
+  }
   return `${field} has an unusable value ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}`;
 }
 

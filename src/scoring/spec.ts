@@ -29,13 +29,22 @@ const common = {
   required: z.boolean().default(false),
 };
 
-const numberFeature = z.object({
-  ...common,
-  encoding: z.literal('number'),
-  /** Used for null, "", a missing key, a non-numeric string, a boolean or a non-finite number. */
-  impute: z.number().finite(),
-  reference: numberReference,
-});
+const numberFeature = z
+  .object({
+    ...common,
+    encoding: z.literal('number'),
+    /** Used for null, "", a missing key, a non-numeric string, a boolean or a non-finite number. */
+    impute: z.number().finite(),
+    reference: numberReference,
+    /**
+     * Plausible range. A value outside it is not imputed but fails the record with an error naming
+     * the field (the prediction API answers 400), so a typo or a hostile -1e308 is never scored as if
+     * it were a customer. Absent: any finite number.
+     */
+    min: z.number().finite().optional(),
+    max: z.number().finite().optional(),
+  })
+  .refine((f) => f.min === undefined || f.max === undefined || f.min <= f.max, { message: 'min must not exceed max' });
 
 const checkboxFeature = z.object({
   ...common,

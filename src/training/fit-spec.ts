@@ -3,7 +3,9 @@
  * with imputation defaults and reason references measured on the training rows.
  *
  * Documented defaults:
- * - number/currency/percent: blank or unusable → the training median; reference: the median.
+ * - number/currency/percent: blank or unusable → the training median; reference: the median;
+ *   plausible range 0 (or below, when training saw negatives) to ten times the next power of ten
+ *   above the largest value seen: a value outside it fails the record instead of being scored.
  * - checkbox: blank or unusable → the more common value; references: true and false, weighted by
  *   their training frequency.
  * - picklist: one column per declared value plus "unknown"; blank or unseen → the unknown column and
@@ -16,6 +18,19 @@ import { ValueState, createEncoder, type AccountRecord } from '../scoring/encode
 import { parseSpec, type FeatureSpec, type SpecInput } from '../scoring/spec.js';
 
 type FeatureInput = SpecInput['features'][number];
+
+/**
+ * A plausible range for a number: from 0 (or, when training saw negatives, ten times the largest
+ * negative power of ten) up to ten times the power of ten above the largest value seen. Telco tenure
+ * of up to 72 months gives 0..1000; monthly charges up to 118.75 give 0..10000.
+ */
+function plausibleRange(values: readonly number[]): { min: number; max: number } | Record<string, never> {
+  if (values.length === 0) return {};
+  const decade = (x: number) => 10 ** (Math.ceil(Math.log10(Math.max(1, Math.abs(x)))) + 1);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return { min: lo >= 0 ? 0 : -decade(lo), max: decade(hi) };
+}
 
 function median(values: number[]): number {
   if (values.length === 0) return 0;
@@ -76,7 +91,7 @@ function fitFeature(field: AccountField, records: readonly AccountRecord[], nowM
     default: {
       const { values } = probe({ field: name, encoding: 'number', impute: 0, reference: [{ value: 0, weight: 1 }] }, records, nowMs);
       const m = median(values);
-      return { field: name, encoding: 'number', impute: m, reference: [{ value: m, weight: 1 }] };
+      return { field: name, encoding: 'number', impute: m, reference: [{ value: m, weight: 1 }], ...plausibleRange(values) };
     }
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { deleteKeysWithPrefix } from '../../src/queue/redis.js';
 import { cleanEnv, runToEnd, start } from '../helpers/process.js';
 
@@ -34,10 +34,10 @@ describe('churn-worker demo', () => {
   it('when no Redis answers and none can be started, then it says how to get one', async () => {
     // A PATH with node and the shell tools bin/churn-worker needs, but no redis-server.
     const bin = mkdtempSync(join(tmpdir(), 'no-redis-'));
+    onTestFinished(() => rmSync(bin, { recursive: true, force: true }));
     for (const tool of ['sh', 'readlink', 'dirname']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(bin, tool));
     symlinkSync(process.execPath, join(bin, 'node'));
     const { code, output } = await runToEnd(['demo'], { ...cleanEnv({ REDIS_URL: 'redis://127.0.0.1:1' }), PATH: bin });
-    rmSync(bin, { recursive: true, force: true });
     expect(code).toBe(1);
     expect(output).toMatch(/no Redis answers at redis:\/\/127\.0\.0\.1:1 and no redis-server is installed/);
     expect(output).toMatch(/apt-get install -y redis-server/);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { cleanEnv, ROOT, runToEnd } from '../helpers/process.js';
-import { to18 } from '../../src/core/salesforce-id.js';
+import { to18 } from '../../src/core/record-id.js';
 import { appendScoreHistory } from '../../src/db/history.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -112,7 +112,8 @@ describe('churn-worker db, models and history', () => {
     } finally {
       await old.drop();
     }
-    const production = await runToEnd(['web'], cleanEnv({ REDIS_URL, PORT: '0', NODE_ENV: 'production' }));
+    // Everything else production asks for is there, so the missing database is what stops it.
+    const production = await runToEnd(['web'], cleanEnv({ REDIS_URL, PORT: '0', NODE_ENV: 'production', OUTBOUND_SECRET: 'a-secret-of-enough-length-0123456789abcdef', MONITORING_TOKEN: 'a-monitoring-token-0123456789abcdef' }));
     expect(production.code).toBe(1);
     expect(production.output).toContain('"code":"DB_UNAVAILABLE"');
     expect(production.output).toContain('DATABASE_URL is not set, and NODE_ENV is production');

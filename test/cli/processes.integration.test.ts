@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { deleteKeysWithPrefix } from '../../src/queue/redis.js';
 import { cleanEnv, runToEnd, start } from '../helpers/process.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -22,6 +25,12 @@ describe('churn-worker command line', () => {
     expect(output).toMatch(/CONFIG_INVALID.*SF_CLIENT_ID/);
   });
 
+  it('when the web process starts with NODE_ENV=production but no OUTBOUND_SECRET, then it exits non-zero saying what to set', async () => {
+    const { code, output } = await runToEnd(['web'], cleanEnv({ NODE_ENV: 'production', PORT: '0', REDIS_URL, SF_ORG_ID: '00D5g000001AbCdEAF' }));
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/OUTBOUND_SECRET is required when NODE_ENV=production/);
+  });
+
   it('when a variable is malformed, then the process exits non-zero naming it', async () => {
     const { code, output } = await runToEnd(['web'], cleanEnv({ PORT: 'eighty' }));
     expect(code).not.toBe(0);
@@ -31,7 +40,12 @@ describe('churn-worker command line', () => {
 
 describe('web process', () => {
   it('when started, then it answers health and readiness, and on SIGTERM it stops cleanly', async () => {
-    const web = start(['web'], cleanEnv({ PORT: '0', REDIS_URL, LOG_LEVEL: 'info' }));
+    const prefix = `{test-${randomUUID()}}`;
+    onTestFinished(async () => {
+      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      await deleteKeysWithPrefix(redis, prefix).finally(() => redis.disconnect());
+    });
+    const web = start(['web'], cleanEnv({ PORT: '0', REDIS_URL, LOG_LEVEL: 'info', QUEUE_PREFIX: prefix }));
     const line = await web.waitFor(/web process listening/);
     const port = JSON.parse(line).port as number;
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,9 +38,13 @@ describe('configuration', () => {
 
   it('when the private key is a file, then it is read from there', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
-    writeFileSync(join(dir, 'key.pem'), pem);
-    const config = loadConfig({ ...base, SF_PRIVATE_KEY_FILE: join(dir, 'key.pem') }, { need: ['salesforce'] });
-    expect(config.salesforce?.username).toBe(base.SF_USERNAME);
+    try {
+      writeFileSync(join(dir, 'key.pem'), pem);
+      const config = loadConfig({ ...base, SF_PRIVATE_KEY_FILE: join(dir, 'key.pem') }, { need: ['salesforce'] });
+      expect(config.salesforce?.username).toBe(base.SF_USERNAME);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when the private key is not a PEM, then the error names the variable and does not quote the value', () => {

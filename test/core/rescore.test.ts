@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/core/errors.js';
 import { isNoOp, rescoreAccounts, type AccountRow, type RescorePorts, type WriteOutcome } from '../../src/core/rescore.js';
 
 const compared = ['Churn_Score__c', 'Churn_Risk__c', 'Churn_Top_Factors__c', 'Churn_Model_Version__c'];
@@ -70,6 +71,47 @@ describe('rescoring a batch of Accounts', () => {
       ['001BAD000000001', 'SCORING_FAILED'],
       ['001RULE00000001', 'FIELD_CUSTOM_VALIDATION_EXCEPTION'],
     ]);
+  });
+
+  it('when Salesforce refuses one id of the read and names it, then that id alone is failed and the others are read again and written', async () => {
+    const good = ['001A00000000001', '001A00000000002', '001A00000000003', '001A00000000004', '001A00000000005'];
+    const poison = '001Ri00000m5tYv';
+    const { p, calls } = ports(good.map((Id) => ({ Id })));
+    const read = p.read;
+    p.read = async (ids) => {
+      if (ids.includes(poison)) throw new AppError({ code: 'SF_INVALID_ID', message: `SOQL query: INVALID_QUERY_FILTER_OPERATOR: invalid ID field: ${poison}`, details: { id: poison } });
+      return read(ids);
+    };
+    const outcome = await rescoreAccounts([...good, poison], p);
+    expect(outcome.written).toEqual(good);
+    expect(outcome.failed).toEqual([{ id: poison, code: 'INVALID_ID', message: expect.stringContaining('invalid ID field') }]);
+    expect(calls.read).toBe(1);
+  });
+
+  it('when Salesforce refuses ids without naming them, then the batch is halved until each bad id stands alone, and every other id is written', async () => {
+    const ids = Array.from({ length: 16 }, (_, i) => `001A0000000${String(i).padStart(4, '0')}`);
+    const bad = new Set([ids[3], ids[12]]);
+    const { p } = ports(ids.filter((id) => !bad.has(id)).map((Id) => ({ Id })));
+    const read = p.read;
+    let reads = 0;
+    p.read = async (batch) => {
+      reads += 1;
+      if (batch.some((id) => bad.has(id))) throw new AppError({ code: 'SF_INVALID_ID', message: 'MALFORMED_ID: bad id' });
+      return read(batch);
+    };
+    const outcome = await rescoreAccounts(ids, p);
+    expect(outcome.failed.map((f) => f.id).sort()).toEqual([...bad].sort());
+    expect(outcome.written.sort()).toEqual(ids.filter((id) => !bad.has(id)).sort());
+    expect(outcome.written.length + outcome.failed.length).toBe(ids.length);
+    expect(reads).toBeLessThan(2 * ids.length);
+  });
+
+  it('when the read fails for another reason, then the error is the whole batch\'s', async () => {
+    const { p } = ports([]);
+    p.read = async () => {
+      throw new AppError({ code: 'SF_UNAVAILABLE', message: 'down', retryable: true });
+    };
+    await expect(rescoreAccounts(['001A00000000001'], p)).rejects.toMatchObject({ code: 'SF_UNAVAILABLE' });
   });
 
   it('when a 15-character id comes back as 18 characters, then it is matched', async () => {

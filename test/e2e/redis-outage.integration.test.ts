@@ -3,38 +3,13 @@
  * retrying, and once Redis is back every notification is processed. Uses a private redis-server, so
  * the shared one is never stopped.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../src/cli/stack.js';
+import { freePort, hasRedisServer, startRedisServer as startRedis, stopRedisServer } from '../helpers/redis-server.js';
 
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 if (!hasRedisServer) console.warn('skipping the Redis outage test: no redis-server binary on PATH');
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return child;
-}
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
@@ -65,7 +40,7 @@ describe.skipIf(!hasRedisServer)('when Redis stops while messages arrive', () =>
   }, 90_000);
   afterAll(async () => {
     await stack?.stop().catch(() => undefined);
-    redis?.kill('SIGKILL');
+    await stopRedisServer(redis);
   });
 
   it('then the receiver answers faults, never acks, and after Redis returns every notification is written', async () => {

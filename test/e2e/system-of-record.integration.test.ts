@@ -51,6 +51,10 @@ describe('system of record, end to end', () => {
     return ids;
   }
 
+  /** Waits until every Account in `ids` has a history row. */
+  const historyFor = (ids: string[]) =>
+    until(async () => Number((await db.pool.query<{ n: string }>('SELECT count(DISTINCT account_id) AS n FROM score_history WHERE account_id = ANY($1)', [ids])).rows[0]!.n) === ids.length, 10_000, 'history rows');
+
   beforeAll(async () => {
     db = await testDatabase();
     stack = await startStack({ redisUrl: REDIS_URL, accounts: 300, database: db.config, emulator: { outboundBatchMs: 20 }, env: { REALTIME_WINDOW_MS: '100', MODEL_POLL_MS: '1000' } });
@@ -67,6 +71,8 @@ describe('system of record, end to end', () => {
   it('when the processes start on an empty registry, then the shipped model is the champion and written scores are in the history', async () => {
     expect(await sor.registry.roles()).toEqual({ champion: shippedSpec.modelVersion, shadow: null });
     const ids = await changeAndWait(5);
+    // The worker appends to the history once Salesforce has answered the write, a moment after the write lands.
+    await historyFor(ids);
     const { rows } = await db.pool.query<{ account_id: string; model_version: string; path: string; score: number }>('SELECT account_id, model_version, path, score FROM score_history WHERE account_id = ANY($1)', [ids]);
     expect(rows.map((r) => r.account_id).sort()).toEqual([...ids].sort());
     for (const row of rows) {
@@ -82,6 +88,7 @@ describe('system of record, end to end', () => {
     await until(async () => /"msg":"scoring models switched"/.test(stack.workers[0]!.output()) && /"shadow":"e2e-shadow"/.test(stack.workers[0]!.output()), 10_000, 'the worker to load the shadow');
     const ids = await changeAndWait(4);
     for (const id of ids) expect(((await stack.account(id)) as { fields: Record<string, unknown> }).fields[OUTPUT.modelVersion]).toBe(shippedSpec.modelVersion);
+    await historyFor(ids);
     const { rows } = await db.pool.query('SELECT champion_version, shadow_version FROM shadow_scores WHERE account_id = ANY($1)', [ids]);
     expect(rows).toHaveLength(4);
     expect(rows.every((r) => r.champion_version === shippedSpec.modelVersion && r.shadow_version === 'e2e-shadow')).toBe(true);
@@ -94,6 +101,7 @@ describe('system of record, end to end', () => {
     await until(async () => /"champion":"e2e-shadow"/.test(stack.workers[0]!.output()), 10_000, 'the worker to switch');
     const ids = await changeAndWait(3);
     for (const id of ids) expect(((await stack.account(id)) as { fields: Record<string, unknown> }).fields[OUTPUT.modelVersion]).toBe('e2e-shadow');
+    await historyFor(ids);
     const { rows } = await db.pool.query('SELECT DISTINCT model_version FROM score_history WHERE account_id = ANY($1)', [ids]);
     expect(rows).toEqual([{ model_version: 'e2e-shadow' }]);
   }, 60_000);

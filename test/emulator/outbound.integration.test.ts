@@ -17,6 +17,8 @@ import { parseOutboundMessage, type OutboundMessage } from '../../src/http/outbo
 import { outboundRouter } from '../../src/http/outbound/route.js';
 import { ACK_BODY, faultBody } from '../../src/http/outbound/soap.js';
 import { RealtimeIntake } from '../../src/queue/realtime-intake.js';
+import { deleteKeysWithPrefix } from '../../src/queue/redis.js';
+import { registry } from '../../src/observability/metrics.js';
 import { admin, API, call, signIn, startOrg } from './helpers.js';
 
 const NACK_BODY = ACK_BODY.replace('<Ack>true</Ack>', '<Ack>false</Ack>');
@@ -49,7 +51,7 @@ class TestReceiver {
       req.on('data', (c: string) => (body += c));
       req.on('end', () => {
         const message = parseOutboundMessage(body);
-        this.received.push({ at: Date.now(), headers: req.headers, body, message, statusBefore: this.org?.outbound.notification(message.notifications[0]!.id) });
+        this.received.push({ at: Date.now(), headers: req.headers, body, message, statusBefore: this.org?.outbound.notification(message.notifications[0]?.id ?? message.withoutData[0]!) });
         this.inFlight += 1;
         this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
         const reply = this.script.shift() ?? 'ack';
@@ -261,13 +263,20 @@ describe('emulator outbound messages: what is sent and when', () => {
     expect(values).toEqual([`${second}.0`, `${second}.0`]);
   });
 
-  it('when a record is deleted before its notification is sent, then the notification carries only its Id', async () => {
+  it('when a record is deleted before its notification is sent, then that notification carries no record data and the others in the message keep theirs', async () => {
+    const before = org.outbound.stats();
     org.outbound.pause();
-    await change(org, [{ id: ids[8], Tenure_Months__c: nextTenure() }]);
+    await change(org, [{ id: ids[8], Tenure_Months__c: nextTenure() }, { id: ids[10], Tenure_Months__c: nextTenure() }]);
     await admin(org, 'DELETE', `/accounts/${ids[8]}`);
     org.outbound.resume();
     await org.outbound.idle(5_000);
-    expect(receiver.received[0]!.body).toContain(`<sObject xsi:type="sf:Account" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>${ids[8]}</sf:Id></sObject>`);
+    const [sent] = receiver.received;
+    expect(receiver.received).toHaveLength(1);
+    expect(sent!.body).toContain('<sObject xsi:type="sf:Account" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"/>');
+    expect(sent!.body).not.toContain(ids[8]);
+    expect(sent!.message.withoutData).toHaveLength(1);
+    expect(sent!.message.notifications.map((n) => n.recordId)).toEqual([ids[10]]);
+    expect(org.outbound.stats()).toMatchObject({ delivered: before.delivered + 2, failedAttempts: before.failedAttempts });
   });
 
   it('when a change is delivered, then onDelivered reports the record and the change, send and ack times', async () => {
@@ -419,11 +428,12 @@ describe('emulator outbound messages: into the project receiver and Redis', () =
   let org: RunningEmulator;
   let server: Server;
   let intake: RealtimeIntake;
+  const prefix = `{test-${randomUUID()}}`;
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
     await redis.connect();
-    intake = new RealtimeIntake(redis, `{test-${randomUUID()}}`);
+    intake = new RealtimeIntake(redis, prefix);
     org = await startOrg({ accounts: 200, ...fast });
     const logger = pino({ level: 'silent' });
     const app = createApp({
@@ -440,8 +450,7 @@ describe('emulator outbound messages: into the project receiver and Redis', () =
     await org.close();
     server.closeAllConnections();
     server.close();
-    const keys = await redis.keys(`${intake.keys.seen}*`);
-    await redis.del(intake.keys.stream, ...keys);
+    await deleteKeysWithPrefix(redis, prefix);
     await redis.quit();
   });
 
@@ -461,5 +470,23 @@ describe('emulator outbound messages: into the project receiver and Redis', () =
     });
     await org.outbound.idle(5_000);
     expect(org.outbound.stats().triggered).toBe(150);
+  });
+
+  it('when a changed record is deleted before delivery, then the real receiver acks the message, skips that notification and counts it, and stores the others', async () => {
+    const without = async () => Number(/outcome="without-data"} (\d+)/.exec(await registry.getSingleMetricAsString('churn_outbound_notifications_total'))?.[1] ?? 0);
+    const before = await without();
+    const kept = [org.state.store.idOf(160), org.state.store.idOf(161)];
+    const gone = org.state.store.idOf(162);
+    const deliveredBefore = org.outbound.stats().delivered;
+    org.outbound.pause();
+    await change(org, [...kept, gone].map((id) => ({ id, Tenure_Months__c: nextTenure() })));
+    await admin(org, 'DELETE', `/accounts/${gone}`);
+    org.outbound.resume();
+    await org.outbound.idle(5_000);
+    expect(org.outbound.stats()).toMatchObject({ delivered: deliveredBefore + 3, failedAttempts: 0 });
+    const accounts = (await redis.xrange(intake.keys.stream, '-', '+')).map(([, fields]) => fields[fields.indexOf('a') + 1]!);
+    expect(accounts).toEqual(expect.arrayContaining(kept));
+    expect(accounts).not.toContain(gone);
+    expect((await without()) - before).toBe(1);
   });
 });

@@ -170,7 +170,6 @@ describe('admin status page in a real browser', () => {
       const screenshot = join(shots, 'admin.png');
       await page.screenshot({ path: screenshot, fullPage: true });
       expect(statSync(screenshot).size).toBeGreaterThan(10_000);
-      console.log(`dashboard screenshot: ${screenshot}`);
 
       await Promise.all([page.waitForURL(/\/admin\?retried=1$/), page.click('#retry')]);
       expect(await page.locator('#notice').innerText()).toContain('Queued 1 account(s)');
@@ -179,6 +178,7 @@ describe('admin status page in a real browser', () => {
     } finally {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+      rmSync(shots, { recursive: true, force: true });
     }
   });
 });

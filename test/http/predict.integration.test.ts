@@ -6,7 +6,7 @@ import jwt from 'jsonwebtoken';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { to18 } from '../../src/core/salesforce-id.js';
+import { to18 } from '../../src/core/record-id.js';
 import { createApp } from '../../src/http/app.js';
 import { predictRouter } from '../../src/http/predict/route.js';
 import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
@@ -202,6 +202,9 @@ describe('POST /v1/predict refuses bad bodies with 400 naming the problem', () =
     ['a checkbox as a string', { records: [sampleAccount(ID(1), { Senior_Citizen__c: 'yes' })] }, /record 0, field Senior_Citizen__c/],
     ['an unknown field', { records: [sampleAccount(ID(1), { Favourite_Colour__c: 'blue' })] }, /unknown field\(s\): Favourite_Colour__c/],
     ['a bad Id', { records: [sampleAccount('not-an-id')] }, /record 0, field Id/],
+    ['an 18-character Id whose checksum does not match', { records: [sampleAccount('001Ri00000m5tYv999')] }, /record 0, field Id/],
+    ['a charge of -1e308', { records: [sampleAccount(ID(1)), sampleAccount(ID(2), { Monthly_Charges__c: -1e308 })] }, /record 1, field Monthly_Charges__c: Monthly_Charges__c must be at least 0/],
+    ['a tenure of 100,000 months', { records: [sampleAccount(ID(1), { Tenure_Months__c: 100_000 })] }, /record 0, field Tenure_Months__c: Tenure_Months__c must be at most 1000/],
     ['an empty body', '', /empty/, true],
     ['a body that is not JSON', '<xml/>', /not JSON/, true],
     ['a JSON array', [], /expected object|Invalid/],

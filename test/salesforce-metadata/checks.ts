@@ -83,6 +83,11 @@ export interface ConversionResult {
   components: string[];
   /** Folder holding package.xml and the converted files, when the conversion succeeded. */
   packagePath?: string;
+  /**
+   * The temporary folder the conversion wrote into, whatever the outcome: the caller removes it. (A
+   * failed conversion can still be writing files after it rejected, so removing it here is not enough.)
+   */
+  workDir?: string;
 }
 
 /**
@@ -110,12 +115,12 @@ export async function convertProject(
     const result = await new MetadataConverter().convert(set, 'metadata', { type: 'directory', outputDirectory });
     const packagePath = result.packagePath;
     if (!packagePath || !existsSync(join(packagePath, 'package.xml'))) {
-      return { problems: ['the conversion wrote no package.xml'], components };
+      return { problems: ['the conversion wrote no package.xml'], components, workDir: outputDirectory };
     }
-    return { problems: [], components, packagePath };
+    return { problems: [], components, packagePath, workDir: outputDirectory };
   } catch (error) {
     if (outputDirectory) rmSync(outputDirectory, { recursive: true, force: true });
-    return { problems: [`conversion failed: ${(error as Error).message}`], components: [] };
+    return { problems: [`conversion failed: ${(error as Error).message}`], components: [], workDir: outputDirectory };
   } finally {
     for (const [key, value] of saved) {
       if (value === undefined) delete process.env[key];
@@ -418,7 +423,10 @@ export function checkOutboundMessage(root: string, files: Map<string, FieldFile>
   if (message.protected !== 'false') problems.push(`${paths.workflow}: protected must be false`);
   if (!message.apiVersion) problems.push(`${paths.workflow}: no apiVersion`);
   if (!message.integrationUser) problems.push(`${paths.workflow}: no integrationUser`);
-  if (!/^https:\/\//.test(String(message.endpointUrl ?? ''))) problems.push(`${paths.workflow}: endpointUrl must be https`);
+  const endpoint = String(message.endpointUrl ?? '');
+  if (!/^https:\/\//.test(endpoint)) problems.push(`${paths.workflow}: endpointUrl must be https`);
+  // The receiver refuses messages without its shared secret; the URL must carry it (as a placeholder).
+  if (!/\?token=REPLACE_WITH_OUTBOUND_SECRET$/.test(endpoint)) problems.push(`${paths.workflow}: endpointUrl must end with ?token=REPLACE_WITH_OUTBOUND_SECRET (replaced from CHURN_OUTBOUND_SECRET at deploy)`);
   return problems;
 }
 
@@ -626,6 +634,10 @@ export function checkNoSecrets(root: string): string[] {
     }
     for (const [, value] of text.matchAll(/<consumerKey>([\s\S]*?)<\/consumerKey>/g)) {
       if (!CONSUMER_KEY_PLACEHOLDER.test(value!.trim())) problems.push(`${rel}: consumerKey "${value!.trim().slice(0, 8)}…" is not a placeholder`);
+    }
+    // The outbound message's shared secret is replaced at deploy time; the repository holds the placeholder.
+    for (const [, token] of text.matchAll(/[?&]token=([A-Za-z0-9_-]+)/g)) {
+      if (token !== 'REPLACE_WITH_OUTBOUND_SECRET') problems.push(`${rel}: an endpoint URL carries a token that is not the placeholder; secrets never go in the repository`);
     }
     // Salesforce-issued consumer keys start with 3MVG.
     if (/\b3MVG[0-9A-Za-z._]{20,}/.test(text)) problems.push(`${rel}: contains what looks like a Salesforce consumer key (3MVG…)`);

@@ -1,10 +1,10 @@
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ACCOUNT_FIELDS } from '../../src/core/account-fields.js';
 import { checkApiVersions, checkComponents, convertProject, copyProject, paths, SALESFORCE_ROOT } from './checks.js';
 
-const ENV = { CHURN_APP_URL: 'https://churn.example.test', CHURN_INTEGRATION_USERNAME: 'churn-int@example.test', CHURN_ORG_ID: '00D5g000001AbCdEAK' };
+const ENV = { CHURN_APP_URL: 'https://churn.example.test', CHURN_INTEGRATION_USERNAME: 'churn-int@example.test', CHURN_ORG_ID: '00D5g000001AbCdEAK', CHURN_OUTBOUND_SECRET: 'deploy-time-secret-0123456789abcdef' };
 
 /** Everything force-app must contain; the connected-app package directory adds the ConnectedApp. */
 const EXPECTED_FORCE_APP = [
@@ -25,13 +25,22 @@ const EXPECTED_FORCE_APP = [
 
 describe('salesforce/ conversion to Metadata API format', () => {
   const copies: string[] = [];
+  const made: string[] = [];
   afterEach(() => {
-    for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
+    for (const dir of copies.splice(0)) {
+      made.push(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  // A failed conversion may still write a file or two after it rejected: sweep again at the end.
+  afterAll(async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
   /** Converts and remembers the output folder for cleanup. */
   const convert = async (...args: Parameters<typeof convertProject>) => {
     const result = await convertProject(...args);
-    if (result.packagePath) copies.push(dirname(result.packagePath));
+    if (result.workDir) copies.push(result.workDir);
     return result;
   };
 
@@ -44,7 +53,7 @@ describe('salesforce/ conversion to Metadata API format', () => {
     expect(pkg).toMatch(/<name>ExternalClientApplication<\/name>/);
     expect(pkg).toMatch(/<version>66\.0<\/version>/);
     const workflow = readFileSync(join(result.packagePath!, 'workflows/Account.workflow'), 'utf8');
-    expect(workflow).toContain('<endpointUrl>https://churn.example.test/salesforce/outbound/account</endpointUrl>');
+    expect(workflow).toContain('<endpointUrl>https://churn.example.test/salesforce/outbound/account?token=deploy-time-secret-0123456789abcdef</endpointUrl>');
     expect(workflow).toContain('<integrationUser>churn-int@example.test</integrationUser>');
     const namedCredential = readFileSync(join(result.packagePath!, 'namedCredentials/Churn_Prediction_API.namedCredential'), 'utf8');
     expect(namedCredential).toContain('<parameterValue>https://churn.example.test</parameterValue>');
@@ -80,6 +89,8 @@ describe('salesforce/ conversion to Metadata API format', () => {
   it('when a deploy-time value is not set, then the conversion refuses to ship the placeholder', async () => {
     const result = await convert(SALESFORCE_ROOT, ['force-app'], { ...ENV, CHURN_APP_URL: undefined });
     expect(result.problems).toEqual([expect.stringContaining('"CHURN_APP_URL" is in sfdx-project.json')]);
+    const noSecret = await convert(SALESFORCE_ROOT, ['force-app'], { ...ENV, CHURN_OUTBOUND_SECRET: undefined });
+    expect(noSecret.problems).toEqual([expect.stringContaining('"CHURN_OUTBOUND_SECRET" is in sfdx-project.json')]);
   });
 });
 

@@ -43,6 +43,14 @@ describe('salesforce/ holds no secrets', () => {
     );
   });
 
+  it('when the outbound message URL carries a real token instead of the placeholder, then the check reports it', () => {
+    const root = copyProject();
+    copies.push(root);
+    const workflow = join(root, 'force-app/main/default/workflows/Account.workflow-meta.xml');
+    writeFileSync(workflow, readFileSync(workflow, 'utf8').replace('?token=REPLACE_WITH_OUTBOUND_SECRET', '?token=4f9a1c0e7b2d'));
+    expect(checkNoSecrets(root)).toEqual(['force-app/main/default/workflows/Account.workflow-meta.xml: an endpoint URL carries a token that is not the placeholder; secrets never go in the repository']);
+  });
+
   it('when .forceignore stops ignoring the global OAuth settings, then the check reports it', () => {
     const root = copyProject();
     copies.push(root);

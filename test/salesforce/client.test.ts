@@ -294,6 +294,18 @@ describe('REST calls', () => {
     expect(error.retryable).toBe(false);
   });
 
+  it('when a query filter holds an id Salesforce refuses, then the error is SF_INVALID_ID naming that id, not retryable', async () => {
+    const client = await connected();
+    nock(INSTANCE)
+      .get('/services/data/v66.0/query')
+      .query(true)
+      .reply(400, [{ message: "\nWHERE Id IN ('001Ri00000m5tYv999')\n ^\nERROR at Row:1:Column:40\ninvalid ID field: 001Ri00000m5tYv999", errorCode: 'INVALID_QUERY_FILTER_OPERATOR' }]);
+    const error = (await client.query("SELECT Id FROM Account WHERE Id IN ('001Ri00000m5tYv999')").catch((e: unknown) => e)) as AppError;
+    expect(error.code).toBe('SF_INVALID_ID');
+    expect(error.details?.id).toBe('001Ri00000m5tYv999');
+    expect(error.retryable).toBe(false);
+  });
+
   it('when a Bulk result page has a byte-order mark, quoted commas, quotes, newlines and multi-byte text split across network chunks, then every cell comes back whole', async () => {
     const client = await connected();
     const csv = Buffer.from('\ufeff"Id","Churn_Top_Factors__c"\n"001A","Contract_Type__c=Month-to-month (+14.2); Tenure_Months__c=2 (+9.8)"\n"001B","a ""quoted"" word, a new\nline and …"\n');

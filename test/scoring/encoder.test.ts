@@ -54,6 +54,26 @@ describe('encoder', () => {
     expect(encode({ Tenure_Months__c: 'ten' }, { ...spec, features }).problem?.message).toContain('unusable value "ten"');
   });
 
+  it('when a number is outside the spec\'s plausible range, then the record gets a problem naming the field, required or not', () => {
+    const spec = tinySpec();
+    const features = spec.features.map((f) => (f.field === 'Tenure_Months__c' ? { ...f, min: 0, max: 1000 } : f));
+    const bounded = { ...spec, features };
+    for (const value of [-1e308, -1, 1000.5, 1e6, '-5']) {
+      expect(encode({ Tenure_Months__c: value }, bounded).problem).toEqual({ field: 'Tenure_Months__c', message: expect.stringMatching(/^Tenure_Months__c is .*, outside the model's plausible range 0 to 1000$/) });
+    }
+    for (const value of [0, 12, 1000, null, '']) expect(encode({ Tenure_Months__c: value }, bounded).problem).toBeNull();
+    // The same rule on the Bulk path (rows of CSV text).
+    const enc = createEncoder(parseSpec(bounded));
+    const out = new Float32Array(enc.width);
+    expect(enc.encodeRow(['-1e308'], enc.columnsIn(['Tenure_Months__c']), out, 0, NOW)?.field).toBe('Tenure_Months__c');
+  });
+
+  it('when a spec gives min above max, then it is refused', () => {
+    const spec = tinySpec();
+    const features = spec.features.map((f) => (f.field === 'Tenure_Months__c' ? { ...f, min: 10, max: 1 } : f));
+    expect(() => parseSpec({ ...spec, features })).toThrow(/min must not exceed max/);
+  });
+
   it('when a date field is given, then it becomes days before the scoring moment', () => {
     const spec = tinySpec({
       features: [{ field: 'Last_Order__c', encoding: 'date', impute: 30, reference: [{ value: 30, weight: 1 }] }],

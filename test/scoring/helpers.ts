@@ -1,12 +1,21 @@
 /** Tiny specs and models for scoring tests, written to a temporary folder. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import type { SpecInput } from '../../src/scoring/spec.js';
 import { logisticRegressionModel } from '../../src/training/onnx-builder.js';
 
+const made: string[] = [];
+// Every folder tempDir() made in a test file is removed when that file's tests are done.
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'churn-scoring-'));
+  const dir = mkdtempSync(join(tmpdir(), 'churn-scoring-'));
+  made.push(dir);
+  return dir;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -43,8 +43,12 @@ describe('feature spec', () => {
 
   it('when the spec file is missing or not JSON, then the error says so', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spec-'));
-    expect(thrown(() => loadSpec(join(dir, 'none.spec.json'))).message).toContain(`Feature spec ${join(dir, 'none.spec.json')} does not exist.`);
-    writeFileSync(join(dir, 'bad.spec.json'), '{ nope');
-    expect(thrown(() => loadSpec(join(dir, 'bad.spec.json'))).message).toContain('is not JSON');
+    try {
+      expect(thrown(() => loadSpec(join(dir, 'none.spec.json'))).message).toContain(`Feature spec ${join(dir, 'none.spec.json')} does not exist.`);
+      writeFileSync(join(dir, 'bad.spec.json'), '{ nope');
+      expect(thrown(() => loadSpec(join(dir, 'bad.spec.json'))).message).toContain('is not JSON');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

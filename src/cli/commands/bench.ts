@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   webhook: async () => (await import('../bench/webhook.js')).benchmark,
   predict: async () => (await import('../bench/predict.js')).benchmark,
   realtime: async () => (await import('../bench/realtime.js')).benchmark,
+  hostile: async () => (await import('../bench/hostile.js')).benchmark,
 };
 
 function list(): string {

@@ -153,6 +153,14 @@ export async function diagnose(env?: NodeJS.ProcessEnv): Promise<CheckResult[]> 
     results.push({ name: 'configuration', status: 'fail', detail: message(error), fix: 'Set SF_CLIENT_ID, SF_USERNAME and SF_PRIVATE_KEY (or SF_PRIVATE_KEY_FILE); see docs/salesforce-setup.md.' });
   }
   if (!config.orgId) results.push({ name: 'outbound messages', status: 'warn', detail: 'SF_ORG_ID is unset: the web process refuses every outbound message', fix: 'Set SF_ORG_ID to the org id (Setup → Company Information).' });
+  if (!config.outbound.secret) {
+    results.push({
+      name: 'outbound sender',
+      status: config.production ? 'fail' : 'warn',
+      detail: `OUTBOUND_SECRET is unset: anyone who knows the org id can post outbound messages${config.production ? ', and the web process does not start with NODE_ENV=production' : ''}`,
+      fix: 'Set OUTBOUND_SECRET (openssl rand -hex 32) and end the outbound message\'s endpoint URL with ?token=<that value> (docs/salesforce-setup.md, step 7).',
+    });
+  }
   results.push(await checkRedis(config));
   results.push(await checkDatabaseSetup(config));
   const model = await checkModel(config);

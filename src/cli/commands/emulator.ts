@@ -38,7 +38,8 @@ Options:
   --cert-file F          Certificate or public key PEM that verifies assertions; without it a key
                          pair is generated once into ${KEY_DIR}/ and reused
   --outbound-url U       Send Outbound Messages (Churn_Account_Changed) to this URL, e.g.
-                         http://127.0.0.1:3000/salesforce/outbound/account (default: off)
+                         http://127.0.0.1:3000/salesforce/outbound/account?token=<OUTBOUND_SECRET>
+                         (the web process's secret goes in the URL, as in Salesforce; default: off)
   --outbound-batch-ms N  How long changes wait to share a message (default ${DEFAULT_OPTIONS.outboundBatchMs})
   --outbound-retry-base-ms N
                          First retry delay of a failed message, doubling up to
@@ -154,7 +155,7 @@ async function run(argv: string[]): Promise<number> {
       `SF_ORG_ID=${emulator.orgId}`,
       `SF_API_VERSION=${emulator.state.options.latestApiVersion}`,
       emulator.outbound.stats().enabled
-        ? `# Outbound Messages go to ${emulator.outbound.stats().url} (delivery status: ${emulator.url}/__admin/outbound).`
+        ? `# Outbound Messages go to ${String(emulator.outbound.stats().url).replace(/([?&]token=)[^&]+/, '$1…')} (delivery status: ${emulator.url}/__admin/outbound).`
         : '# Outbound Messages are off (--outbound-url, or PUT /__admin/outbound {"url": …}).',
       `# Admin API: ${emulator.url}/__admin/org (test use only). Ctrl-C stops.`,
     ].join('\n'),

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
-import { to18 } from '../../core/salesforce-id.js';
+import { to18 } from '../../core/record-id.js';
 import { accountHistory } from '../../db/history.js';
 import { checkDatabase, createPool } from '../../db/pool.js';
 import type { Command } from '../command.js';

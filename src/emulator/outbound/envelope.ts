@@ -12,7 +12,13 @@ import type { FieldValue } from '../store.js';
 export interface EnvelopeNotification {
   id: string;
   recordId: string;
-  /** Field values as of send time; null values are left out. Empty when the record was deleted. */
+  /**
+   * The record was deleted before the message was sent: "the notification doesn't contain any data"
+   * (help `platform.workflow_om_considerations.htm`). The XML of such a notification is not
+   * documented; the emulator sends the sObject element with its type and no fields, not even the Id.
+   */
+  deleted?: boolean;
+  /** Field values as of send time; null values are left out. */
   fields: ReadonlyArray<readonly [EmulatedField, FieldValue]>;
 }
 
@@ -64,13 +70,16 @@ export function buildEnvelope(input: EnvelopeInput): string {
   const session = input.sessionId === null ? '<SessionId xsi:nil="true"/>' : `<SessionId>${escapeXml(input.sessionId)}</SessionId>`;
   let notifications = '';
   for (const n of input.notifications) {
+    const open = `<sObject xsi:type="sf:${input.sObjectType}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"`;
+    if (n.deleted) {
+      notifications += `<Notification><Id>${n.id}</Id>${open}/></Notification>`;
+      continue;
+    }
     let sObject = `<sf:Id>${n.recordId}</sf:Id>`;
     for (const [field, value] of n.fields) {
       if (value !== null) sObject += `<sf:${field.name}>${soapValue(field, value)}</sf:${field.name}>`;
     }
-    notifications +=
-      `<Notification><Id>${n.id}</Id>` +
-      `<sObject xsi:type="sf:${input.sObjectType}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">${sObject}</sObject></Notification>`;
+    notifications += `<Notification><Id>${n.id}</Id>${open}>${sObject}</sObject></Notification>`;
   }
   return (
     '<?xml version="1.0" encoding="UTF-8"?>' +

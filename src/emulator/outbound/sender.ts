@@ -4,7 +4,8 @@
  *
  * - every triggering change (rule.ts) queues one notification with its own 04l… id;
  * - changes that arrive within `batchMs` of each other travel together, at most 100 a message;
- * - the record's values are read when the message is sent, not when the change happened;
+ * - the record's values are read when the message is sent, not when the change happened; a record
+ *   deleted by then goes out as a notification without data (an sObject with no fields);
  * - a message counts as delivered only on HTTP 200 with `Ack` true (ack.ts); otherwise the whole
  *   message is retried later with the same notification ids, at exponentially growing intervals
  *   capped at `retryMaxMs`, independently of the other messages (so out of order);
@@ -528,12 +529,11 @@ export class OutboundSender {
     const { store } = this.org;
     const fields = this.fields.filter((f) => this.org.field(f.name));
     const org15 = this.org.orgId.slice(0, 15);
-    const notifications: EnvelopeNotification[] = message.notes.map((n) => ({
-      id: n.status.id,
-      recordId: n.status.recordId,
-      // A record deleted before delivery: "the notification has no data" (workflow_om_considerations); its Id stays.
-      fields: store.isDeleted(n.row) ? [] : fields.map((f) => [f, store.get(n.row, f)] as const),
-    }));
+    const notifications: EnvelopeNotification[] = message.notes.map((n) => {
+      // A record deleted before delivery: "the notification doesn't contain any data" (workflow_om_considerations).
+      const deleted = store.isDeleted(n.row);
+      return { id: n.status.id, recordId: n.status.recordId, deleted, fields: deleted ? [] : fields.map((f) => [f, store.get(n.row, f)] as const) };
+    });
     return buildEnvelope({
       orgId: this.org.orgId,
       actionId: this.actionId,

@@ -64,7 +64,8 @@ export const registerQuery: RouteModule = ({ api, state, metered }) => {
       if (error instanceof SoqlError) throw new ApiError(400, error.errorCode, error.message);
       throw error;
     }
-    const { apiVersion } = apiLocals(res);
+    const { apiVersion, session } = apiLocals(res);
+    state.store.noteRead(rows, session.user.id, state.now());
     const size = pageSize(req, state);
     if (rows.length <= size) {
       res.json({ totalSize: rows.length, done: true, records: Array.from(rows, (row) => renderRecord(state.store, row, fields, apiVersion)) });

@@ -1,28 +1,28 @@
 /**
- * Admin endpoints of the web process, behind HTTP basic auth (ADMIN_USER / ADMIN_PASSWORD; every
- * route answers 404 while they are unset):
+ * Admin endpoints of the web process, behind HTTP basic auth (ADMIN_USER / ADMIN_PASSWORD, failed
+ * sign-ins limited per client: dashboard/auth.ts; every route answers 404 while they are unset):
  * - `POST /admin/rescore` JSON `{where?: "<SOQL condition>"}` → 202 `{runId, statusUrl}`: enqueues a run
  *   (JSON only, 415 otherwise, which also keeps cross-site form posts out);
  * - `GET /admin/rescore/:runId` → the run record and its latest events.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router } from 'express';
 import type { Queue } from 'bullmq';
 import { isAppError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Redis } from 'ioredis';
 import { RunStore } from '../../queue/nightly-store.js';
 import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
+import { requireAdmin, SignInLimiter } from '../dashboard/auth.js';
 
 export interface AdminRouteOptions {
   auth?: { user: string; password: string };
   // The queue's data type does not matter to the router.
   queue: Queue;
   store: RunStore;
+  /** Limits failed sign-ins per client (shared with the dashboard). */
+  limiter?: SignInLimiter;
   logger: Logger;
 }
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function adminRouter(options: AdminRouteOptions): Router {
   const router = Router();
@@ -31,18 +31,7 @@ export function adminRouter(options: AdminRouteOptions): Router {
     router.use('/admin', (_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'Admin endpoints are off: set ADMIN_USER and ADMIN_PASSWORD.' } }));
     return router;
   }
-  const expected = digest(`${auth.user}:${auth.password}`);
-  const basicAuth: RequestHandler = (req, res, next) => {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.get('authorization') ?? '');
-    const given = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
-    // Compare digests so the comparison takes the same time whatever the length.
-    if (!m || !timingSafeEqual(digest(given), expected)) {
-      res.set('WWW-Authenticate', 'Basic realm="churn-worker admin", charset="UTF-8"');
-      res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'Basic authentication required.' } });
-      return;
-    }
-    next();
-  };
+  const basicAuth = requireAdmin(auth, { limiter: options.limiter, respond: 'json' });
 
   router.post('/admin/rescore', basicAuth, express.json({ limit: '16kb' }), async (req, res) => {
     // A JSON body only: a cross-site form cannot send one without a CORS preflight, so a browser's
@@ -81,6 +70,6 @@ export function adminRouter(options: AdminRouteOptions): Router {
 }
 
 /** The admin router of the web process, on its Redis connection and queue prefix. */
-export function adminRouterFor(config: { admin?: { user: string; password: string }; queue: { prefix: string } }, redis: Redis, logger: Logger): Router {
-  return adminRouter({ auth: config.admin, queue: nightlyQueue(redis, config.queue.prefix), store: new RunStore(redis, config.queue.prefix), logger: logger.child({ module: 'admin' }) });
+export function adminRouterFor(config: { admin?: { user: string; password: string }; queue: { prefix: string } }, redis: Redis, logger: Logger, limiter?: SignInLimiter): Router {
+  return adminRouter({ auth: config.admin, queue: nightlyQueue(redis, config.queue.prefix), store: new RunStore(redis, config.queue.prefix), limiter, logger: logger.child({ module: 'admin' }) });
 }

@@ -26,6 +26,8 @@ export interface StatusView {
   apiUsage?: ApiUsageSnapshot;
   failures: readonly RecordedFailure[];
   failuresTotal: number;
+  /** Changes for Accounts that no longer exist (or never did), kept apart from real failures. */
+  notFoundTotal: number;
   queues: ReadonlyArray<{ name: string; counts: Readonly<Record<string, number>> }>;
   csrf: string;
   notice?: string;
@@ -66,8 +68,13 @@ function apiSection(usage: ApiUsageSnapshot | undefined): string {
   );
 }
 
+function notFoundLine(view: StatusView): string {
+  if (view.notFoundTotal === 0) return '';
+  return `<p id="not-found">${view.notFoundTotal.toLocaleString('en-US')} change(s) named Accounts that do not exist (deleted since, not visible to the integration user, or sent by someone else); counted apart, not listed here.</p>`;
+}
+
 function failureSection(view: StatusView): string {
-  if (view.failures.length === 0) return '<p id="failures-none">No failed records.</p>';
+  if (view.failures.length === 0) return `<p id="failures-none">No failed records.</p>${notFoundLine(view)}`;
   const rows = view.failures
     .map(
       (f) =>
@@ -80,7 +87,8 @@ function failureSection(view: StatusView): string {
     `<input type="hidden" name="csrf" value="${e(view.csrf)}">` +
     `<p>${view.failuresTotal} recorded in all; the newest ${view.failures.length} below. ` +
     `<button type="submit" id="retry">Retry selected</button></p>` +
-    `<table id="failures"><thead><tr><th></th><th>Account</th><th>Code</th><th>Message</th><th>Path</th><th>When</th></tr></thead><tbody>${rows}</tbody></table></form>`
+    `<table id="failures"><thead><tr><th></th><th>Account</th><th>Code</th><th>Message</th><th>Path</th><th>When</th></tr></thead><tbody>${rows}</tbody></table></form>` +
+    notFoundLine(view)
   );
 }
 
@@ -105,7 +113,7 @@ table{border-collapse:collapse}th,td{padding:.25rem .6rem;border-bottom:1px soli
 </style></head><body>
 <h1>churn-worker</h1>
 ${view.notice ? `<p class="notice" id="notice">${e(view.notice)}</p>` : ''}
-<p><a href="${e(view.queuesPath)}">Queues (Bull Board)</a></p>
+<p><a href="${e(view.queuesPath)}">Queues (Bull Board)</a> · <a href="/admin/models">Models (registry, promotions)</a></p>
 <h2>Last nightly run</h2>
 ${runSection(view)}
 <h2>Risk bands of records written, last ${view.bandDays} days</h2>

@@ -11,17 +11,17 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { Router, type Request, type Response } from 'express';
+import { hasKeyPrefix, KEY_PREFIXES, toId18 } from '../../core/record-id.js';
 import { forRequest, type Logger } from '../../log/logger.js';
 import type { StatusStore } from '../../observability/status-store.js';
 import type { FailureLog } from '../../queue/failures.js';
 import type { RealtimeJobData } from '../../queue/realtime-jobs.js';
-import { csrfToken, isSameOrigin, requireAdmin, sameCsrfToken, type AdminCredentials } from './auth.js';
+import { csrfToken, isSameOrigin, requireAdmin, sameCsrfToken, type AdminCredentials, type SignInLimiter } from './auth.js';
 import { renderStatusPage, type RunSummary } from './page.js';
 
 export const ADMIN_PATH = '/admin';
 const QUEUES_PATH = `${ADMIN_PATH}/queues`;
 const RETRY_PATH = `${ADMIN_PATH}/failures/retry`;
-const ACCOUNT_ID = /^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/;
 const MAX_BATCH = 200;
 
 export interface DashboardOptions {
@@ -37,6 +37,8 @@ export interface DashboardOptions {
    * runs; the page then says so.
    */
   lastNightlyRun?: () => Promise<RunSummary | undefined>;
+  /** Limits failed sign-ins per client (shared with the admin endpoints). */
+  limiter?: SignInLimiter;
   /** Days of risk-band counts the chart sums. @defaultValue 7 */
   bandDays?: number;
   logger: Logger;
@@ -51,17 +53,24 @@ export function dashboardRouter(options: DashboardOptions): Router {
   board.setBasePath(QUEUES_PATH);
   createBullBoard({ queues: options.queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
 
-  router.use(ADMIN_PATH, requireAdmin(admin));
+  router.use(ADMIN_PATH, requireAdmin(admin, { limiter: options.limiter }));
+  // Bull Board's UI loads its scripts and styles from here and fonts from Google; the API's strict
+  // content policy (http/app.ts) would leave it blank.
+  router.use(QUEUES_PATH, (_req, res, next) => {
+    res.setHeader('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com data:; img-src 'self' data:; frame-ancestors 'none'");
+    next();
+  });
   router.use(QUEUES_PATH, board.getRouter() as Router);
 
   router.get(ADMIN_PATH, async (req: Request, res: Response) => {
     const bandDays = options.bandDays ?? 7;
-    const [lastRun, bands, apiUsage, failures, failuresTotal, queues] = await Promise.all([
+    const [lastRun, bands, apiUsage, failures, failuresTotal, notFoundTotal, queues] = await Promise.all([
       options.lastNightlyRun?.(),
       options.status.bands(bandDays),
       options.status.apiUsage(),
       options.failures.recent(50),
       options.failures.total(),
+      options.failures.notFoundTotal(),
       Promise.all(options.queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'failed') }))),
     ]);
     const retried = Number(req.query.retried);
@@ -78,6 +87,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
           apiUsage,
           failures,
           failuresTotal,
+          notFoundTotal,
           queues,
           csrf: csrfToken(admin),
           notice: Number.isInteger(retried) && retried > 0 ? `Queued ${retried} account(s) for another try.` : undefined,
@@ -96,9 +106,10 @@ export function dashboardRouter(options: DashboardOptions): Router {
       return;
     }
     const given = Array.isArray(body.ids) ? body.ids : body.ids === undefined ? [] : [body.ids];
-    const ids = [...new Set(given.filter((id): id is string => typeof id === 'string' && ACCOUNT_ID.test(id)))];
-    if (ids.length !== given.length) {
-      res.status(400).type('text/plain').send('Every id must be a 15- or 18-character Salesforce record id.');
+    const valid = given.filter((id): id is string => hasKeyPrefix(id, KEY_PREFIXES.account));
+    const ids = [...new Set(valid.map((id) => toId18(id)!))];
+    if (valid.length !== given.length) {
+      res.status(400).type('text/plain').send('Every id must be a 15- or 18-character Salesforce Account id (key prefix 001, with a valid case checksum).');
       return;
     }
     for (let i = 0; i < ids.length; i += MAX_BATCH) {

@@ -14,7 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import jwt from 'jsonwebtoken';
-import { canonicalId15 } from '../../core/salesforce-id.js';
+import { canonicalId15 } from '../../core/record-id.js';
 
 export interface TokenCheck {
   publicKeys: readonly KeyObject[];

@@ -4,15 +4,20 @@
  * schemas, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { isRecordId } from '../../core/record-id.js';
 import type { FeatureSpec } from '../../scoring/spec.js';
 
 export const MAX_RECORDS = 200;
-const recordId = z.string().regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'a 15- or 18-character Salesforce id');
+const recordId = z.string().refine(isRecordId, 'a 15- or 18-character Salesforce id (18 characters: with its case checksum)');
 
-function fieldSchema(encoding: FeatureSpec['features'][number]['encoding']) {
-  switch (encoding) {
-    case 'number':
-      return z.number().nullable();
+function fieldSchema(def: FeatureSpec['features'][number]) {
+  switch (def.encoding) {
+    case 'number': {
+      let n = z.number();
+      if (def.min !== undefined) n = n.min(def.min, `${def.field} must be at least ${def.min}`);
+      if (def.max !== undefined) n = n.max(def.max, `${def.field} must be at most ${def.max}`);
+      return n.nullable();
+    }
     case 'checkbox':
       return z.boolean().nullable();
     case 'picklist':
@@ -23,7 +28,7 @@ function fieldSchema(encoding: FeatureSpec['features'][number]['encoding']) {
 }
 
 export function predictSchemas(spec: FeatureSpec) {
-  const fields = Object.fromEntries(spec.features.map((f) => [f.field, fieldSchema(f.encoding).optional()]));
+  const fields = Object.fromEntries(spec.features.map((f) => [f.field, fieldSchema(f).optional()]));
   const record = z.strictObject({ Id: recordId, ...fields });
   const request = z.strictObject({ records: z.array(record).min(1).max(MAX_RECORDS) });
   const prediction = z.object({
