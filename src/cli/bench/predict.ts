@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { Redis } from 'ioredis';
 import { childEnv, loadConfig, type Config } from '../../config/index.js';
+import { toId18 } from '../../core/record-id.js';
 import type { DatabaseConfig } from '../../db/pool.js';
 import { deleteKeysWithPrefix } from '../../queue/redis.js';
 import { openSystemOfRecord } from '../../runtime/models.js';
@@ -123,7 +124,8 @@ export const benchmark: Benchmark = {
       const clean = (records: Record<string, unknown>[]) =>
         records.map((r) => {
           // The API takes JSON types (REST shapes); the synthetic set mixes in Bulk CSV strings.
-          const out: Record<string, unknown> = { Id: `001${String(r.Id).slice(-12).padStart(12, '0')}AAA` };
+          // 18 characters with a valid case checksum: the API refuses any other (core/record-id.ts).
+          const out: Record<string, unknown> = { Id: toId18(`001${String(r.Id).slice(-12).padStart(12, '0')}`) };
           for (const f of spec.features) {
             const v = r[f.field];
             out[f.field] = v === '' || v === undefined ? null : f.encoding === 'number' ? Number(v) : f.encoding === 'checkbox' ? v === true || v === 'true' : v;
