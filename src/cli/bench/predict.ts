@@ -6,7 +6,7 @@
  * absolute figures do not.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,9 @@ one JSON object:
   ratioToBaseline, ratioToBaseline200             requests/s of the API over the baseline's
   p99ToBaseline, p99ToBaseline200                 p99 of the API over the baseline's
   recordsPerThreadCall, recordsPerThreadCall200   records per scoring-thread call (from /metrics)
+  cpuMsPerRequest: { api, apiScoringThread, baseline, api200, … }
+                                                  CPU time of each server process per request (from
+                                                  /proc; hardly moved by other load on the machine)
 The baseline is a bare Express route in its own process that checks the same JWT with the same code
 and key, parses the body with the same parser, and answers the API's own answer, captured once.
   --only <n>     only the 1-record or only the 200-record runs (to profile one of them)
@@ -62,6 +65,34 @@ function merge(...parts: LoadResult[]): LoadResult {
     errors: sum((r) => r.errors),
     total: sum((r) => r.total),
   };
+}
+
+/**
+ * CPU milliseconds a process has used so far (user + system, all its threads), and those of its
+ * worker threads (the scoring thread), from /proc; undefined where there is no /proc. Unlike
+ * requests/s, CPU time per request hardly moves with what else runs on the machine.
+ */
+function cpuTime(pid: number | undefined): { total: number; worker: number } | undefined {
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 on Linux).
+  const ms = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  };
+  if (pid === undefined) return undefined;
+  try {
+    const total = ms(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    let worker = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        if (readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim() === 'WorkerThread') worker += ms(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8'));
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+    return { total, worker };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Scoring-thread calls so far, from the web process's /metrics (the duration histogram counts calls). */
@@ -147,6 +178,13 @@ export const benchmark: Benchmark = {
       baseline = await startBaseline({ publicKeyPem, issuer: ISSUER, maxLifetimeSeconds }, answersPath);
       const slice = (port: number, size: number, duration: number) =>
         load({ url: `http://127.0.0.1:${port}/v1/predict`, method: 'POST', connections, duration, headers, body: bodies.get(size)! });
+      /** A measured half: its load figures and the CPU time the server (and its scoring thread) used. */
+      const timed = async (server: ChildServer, size: number) => {
+        const before = cpuTime(server.child.pid);
+        const result = await slice(server.port, size, seconds / 2);
+        const after = cpuTime(server.child.pid);
+        return { result, cpu: before && after ? { total: after.total - before.total, worker: after.worker - before.worker } : undefined };
+      };
       /**
        * Baseline and API in the order baseline, API, API, baseline (half of --seconds each), so a
        * change in the machine's load during the run weighs on both alike; both warmed up first.
@@ -155,18 +193,26 @@ export const benchmark: Benchmark = {
         await slice(baseline!.port, size, WARM_UP_SECONDS);
         await slice(web.port, size, WARM_UP_SECONDS);
         const before = await threadCalls(web.port);
-        const b1 = await slice(baseline!.port, size, seconds / 2);
+        const b1 = await timed(baseline!, size);
         const promotion = duringApi?.();
-        const a1 = await slice(web.port, size, seconds / 2);
-        const a2 = await slice(web.port, size, seconds / 2);
-        const b2 = await slice(baseline!.port, size, seconds / 2);
+        const a1 = await timed(web, size);
+        const a2 = await timed(web, size);
+        const b2 = await timed(baseline!, size);
         // Calls still in flight when the load stopped are counted at their start and at their end.
         await new Promise((r) => setTimeout(r, 500));
         const after = await threadCalls(web.port);
-        return { base: merge(b1, b2), api: merge(a1, a2), calls: after.calls - before.calls, records: after.records - before.records, promoted: await promotion };
+        const base = merge(b1.result, b2.result);
+        const api = merge(a1.result, a2.result);
+        const perRequest = (ms: number | undefined, requests: number) => (ms === undefined || requests === 0 ? null : Math.round((ms / requests) * 1000) / 1000);
+        const cpu = {
+          api: perRequest(a1.cpu && a2.cpu ? a1.cpu.total + a2.cpu.total : undefined, api.total),
+          apiScoringThread: perRequest(a1.cpu && a2.cpu ? a1.cpu.worker + a2.cpu.worker : undefined, api.total),
+          baseline: perRequest(b1.cpu && b2.cpu ? b1.cpu.total + b2.cpu.total : undefined, base.total),
+        };
+        return { base, api, cpu, calls: after.calls - before.calls, records: after.records - before.records, promoted: await promotion };
       };
 
-      const none = { base: merge(), api: merge(), calls: 0, records: 0, promoted: undefined };
+      const none = { base: merge(), api: merge(), cpu: { api: null, apiScoringThread: null, baseline: null }, calls: 0, records: 0, promoted: undefined };
       let [one, many]: Array<Awaited<ReturnType<typeof measure>>> = [none, none];
       if (sizes.includes(1)) {
         console.error(`1 record per request, ${connections} connections, ${seconds} s each: baseline, API, API, baseline${database ? ' (a promotion in the first API half)' : ''}`);
@@ -182,14 +228,15 @@ export const benchmark: Benchmark = {
 
       const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : null);
       const perCall = (r: { calls: number; records: number }) => (r.calls > 0 ? Math.round((r.records / r.calls) * 10) / 10 : null);
+      const cpuText = (ms: number | null, scoring?: number | null) => (ms === null ? '' : `  CPU ${ms} ms/request${scoring != null ? ` (scoring thread ${scoring})` : ''}`);
       const line = (name: string, r: LoadResult, extra = '') => console.log(`${name.padEnd(22)} ${String(r.requestsPerSec).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  non-2xx ${r.non2xx}  errors ${r.errors}${extra}`);
       if (sizes.includes(1)) {
-        line('baseline, 1 record', base1);
-        line('API, 1 record', one.api, `  ${perCall(one) ?? '-'} records per thread call`);
+        line('baseline, 1 record', base1, cpuText(one.cpu.baseline));
+        line('API, 1 record', one.api, `${cpuText(one.cpu.api, one.cpu.apiScoringThread)}  ${perCall(one) ?? '-'} records per thread call`);
       }
       if (sizes.includes(200)) {
-        line('baseline, 200 records', base200);
-        line('API, 200 records', many.api, `  ${perCall(many) ?? '-'} records per thread call`);
+        line('baseline, 200 records', base200, cpuText(many.cpu.baseline));
+        line('API, 200 records', many.api, `${cpuText(many.cpu.api, many.cpu.apiScoringThread)}  ${perCall(many) ?? '-'} records per thread call`);
       }
       console.log(
         JSON.stringify({
@@ -206,6 +253,7 @@ export const benchmark: Benchmark = {
           p99ToBaseline200: ratio(many.api.p99Ms, base200.p99Ms),
           recordsPerThreadCall: perCall(one),
           recordsPerThreadCall200: perCall(many),
+          cpuMsPerRequest: { ...one.cpu, ...Object.fromEntries(Object.entries(many.cpu).map(([k, v]) => [`${k}200`, v])) },
           non2xx: one.api.non2xx + many.api.non2xx,
           baselineNon2xx: base1.non2xx + base200.non2xx,
           connections,
