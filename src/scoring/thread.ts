@@ -1,5 +1,6 @@
 /**
- * The scoring engine behind a worker thread, with the same `score()` shape. The worker process uses
+ * The scoring engine behind a worker thread, with the same `score()` shape, and `predict()` for the
+ * prediction API (results in its shape, nothing it would drop). The worker process uses
  * this, so CPU-bound scoring cannot stall BullMQ's lock renewal. One thread per process, with the
  * configured ORT thread count inside it.
  */

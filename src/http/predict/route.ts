@@ -1,6 +1,9 @@
 /**
  * POST /v1/predict: scores the records in the request (no Salesforce call) with the same scoring
- * engine the worker uses; GET /openapi.json describes it.
+ * engine the worker uses; GET /openapi.json describes it. What can be done once is: the schemas and
+ * the OpenAPI document per model version, the body parser, the token keys (KeyObjects, in config).
+ * Requests in flight together share scoring-thread calls (scoring/coalescer.ts), and the thread
+ * answers in this API's shape.
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { ScoreCoalescer, type CoalescerOptions } from '../../scoring/coalescer.js';
