@@ -39,7 +39,8 @@ one JSON object:
   recordsPerThreadCall, recordsPerThreadCall200   records per scoring-thread call (from /metrics)
   cpuMsPerRequest: { api, apiScoringThread, baseline, api200, … }
                                                   CPU time of each server process per request (from
-                                                  /proc; hardly moved by other load on the machine)
+                                                  /proc; moves far less with the machine's other load
+                                                  than requests/s do)
 The baseline is a bare Express route in its own process that checks the same JWT with the same code
 and key, parses the body with the same parser, and answers the API's own answer, captured once.
   --only <n>     only the 1-record or only the 200-record runs (to profile one of them)
@@ -69,8 +70,8 @@ function merge(...parts: LoadResult[]): LoadResult {
 
 /**
  * CPU milliseconds a process has used so far (user + system, all its threads), and those of its
- * worker threads (the scoring thread), from /proc; undefined where there is no /proc. Unlike
- * requests/s, CPU time per request hardly moves with what else runs on the machine.
+ * worker threads (the scoring thread), from /proc; undefined where there is no /proc. CPU time per
+ * request moves far less than requests/s with what else runs on the machine.
  */
 function cpuTime(pid: number | undefined): { total: number; worker: number } | undefined {
   // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 on Linux).
