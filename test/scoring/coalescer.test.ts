@@ -44,6 +44,7 @@ describe('ScoreCoalescer', () => {
     await turn();
     expect(calls).toHaveLength(1);
     expect(calls[0]!.records.map((r) => r.Id)).toEqual(['a0', 'a1', 'a2']);
+    expect(calls[0]!.reasons).toBe(true); // reasons unless asked otherwise
     calls[0]!.finish();
     expect(await answer).toEqual([
       { id: 'a0', version: 'v1' },
@@ -74,6 +75,21 @@ describe('ScoreCoalescer', () => {
     expect(answers[2]![2]).toEqual({ id: 'r2-bad', error: 'bad record' });
     expect(coalescer.calls).toBe(2);
     expect(coalescer.requests).toBe(6);
+  });
+
+  it('when requests for two versions arrive in the same turn with one call slot, then one goes and the other waits for it', async () => {
+    const { coalescer, calls } = fakeThread({ maxWaitMs: 60_000 });
+    const v1 = coalescer.score(recs('a', 1), { version: 'v1' });
+    const v2 = coalescer.score(recs('b', 1), { version: 'v2' });
+    await turn();
+    await turn();
+    expect(calls.map((c) => c.version)).toEqual(['v1']);
+    calls[0]!.finish();
+    await v1;
+    await turn();
+    expect(calls.map((c) => c.version)).toEqual(['v1', 'v2']);
+    calls[1]!.finish();
+    await v2;
   });
 
   it('when requests are for different model versions, then they never share a call and each call names its version', async () => {
@@ -131,6 +147,20 @@ describe('ScoreCoalescer', () => {
     await busy;
   });
 
+  it('when waiting requests reach maxRecords exactly, then they go at once as one call, busy or not', async () => {
+    const { coalescer, calls } = fakeThread({ maxRecords: 10, maxWaitMs: 60_000 });
+    void coalescer.score(recs('busy', 1));
+    await turn();
+    const four = coalescer.score(recs('f', 4));
+    const six = coalescer.score(recs('s', 6));
+    // No turn of the event loop: a full call does not wait for one, nor for the busy call.
+    expect(calls.map((c) => c.records.length)).toEqual([1, 10]);
+    calls[1]!.finish();
+    expect((await four).map((r) => r.id)).toEqual(['f0', 'f1', 'f2', 'f3']);
+    expect((await six).map((r) => r.id)).toEqual(['s0', 's1', 's2', 's3', 's4', 's5']);
+    calls[0]!.finish();
+  });
+
   it('when a call stays in flight longer than maxWaitMs, then the waiting requests are sent anyway', async () => {
     const { coalescer, calls } = fakeThread({ maxWaitMs: 10 });
     void coalescer.score(recs('slow', 1));
@@ -164,6 +194,7 @@ describe('ScoreCoalescer', () => {
     calls[3]!.fail(new Error('this request only'));
     expect(await good).toEqual([{ id: 'good0', version: 'champion' }, { id: 'good1', version: 'champion' }]);
     await expect(doomed).rejects.toThrow('this request only');
+    expect(coalescer.calls).toBe(4);
   });
 
   it('when a request alone fails, then only it is rejected and the next request is served', async () => {
