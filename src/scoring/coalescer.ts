@@ -15,7 +15,9 @@
  *
  * Errors stay per request: a record's failure is in that record's result; a call that fails as a
  * whole (an ORT failure, the version is gone) is made again for each of its requests on its own, so
- * each request gets its own outcome and one request's failure is never another's.
+ * each request gets its own outcome and one request's failure is never another's. (A record that is
+ * not an object or has no id is failed under its position in the call, `#n`, by the engine; the
+ * prediction API's schema lets no such record through.)
  */
 
 export interface CoalescerOptions {
