@@ -8,7 +8,7 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   coverageAnalysis: 'perTest',
-  mutate: ['src/core/salesforce-id.ts'],
+  mutate: ['src/core/record-id.ts', 'src/scoring/coalescer.ts'],
   thresholds: { high: 90, low: 85, break: 85 },
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',

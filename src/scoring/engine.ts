@@ -78,8 +78,10 @@ export class ScoringEngine {
   private session: ort.InferenceSession | null;
   private readonly column: number;
   private readonly outputWidth: number;
-  /** Rows of the last explanation batch, reused by the next one (null while a batch holds it). */
+  /** Rows for explanation batches, reused from one ORT run to the next (made at the first). */
   private scratch: Float32Array | null = null;
+  /** A run in flight holds the scratch; an overlapping call builds rows of its own size meanwhile. */
+  private scratchTaken = false;
 
   private constructor(session: ort.InferenceSession, spec: FeatureSpec, encoder: Encoder, label: string, outputWidth: number) {
     this.session = session;
@@ -228,15 +230,20 @@ export class ScoringEngine {
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start);
       const base = x.subarray(start * width, (start + m) * width);
-      // Taken while this chunk's run is in flight, so overlapping calls never share the rows.
-      const scratch = reasons ? this.scratch : null;
-      if (reasons) this.scratch = null;
-      const batch = reasons ? buildExplainBatch(this.encoder, base, m, scratch ?? this.newScratch()) : null;
+      // Taken while this chunk's run is in flight, so overlapping calls never share the rows. An
+      // overlapping call (a second request arriving while a run waits for its turn) gets rows of
+      // exactly its size: a full-size scratch each time cost a 2.5 MB allocation per one-record call.
+      let scratch: Float32Array | undefined;
+      if (reasons && !this.scratchTaken) {
+        scratch = this.scratch ??= this.newScratch();
+        this.scratchTaken = true;
+      }
+      const batch = reasons ? buildExplainBatch(this.encoder, base, m, scratch) : null;
       let output: Float32Array;
       try {
         output = await this.run(batch ? batch.input : base, batch ? batch.rows : m);
       } finally {
-        if (batch) this.scratch = new Float32Array(batch.input.buffer);
+        if (scratch) this.scratchTaken = false;
       }
       for (let k = 0; k < m; k++) probability[start + k] = output[k * cols + column]!;
       if (batch && points) for (let k = 0; k < m; k++) contributions(this.encoder, batch, output, cols, column, k, points, (start + k) * groupCount);

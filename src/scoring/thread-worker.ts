@@ -9,9 +9,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isAppError } from '../core/errors.js';
 import { ScoringEngine, isFailure } from './engine.js';
+import { formatFactors } from './reasons.js';
 import { RowsRescorer, type RowsRequest, type RowsResult } from './rows.js';
 import { parseCsvRecords } from '../wire/bulk-csv.js';
-import type { ModelSlot, ThreadData, ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
+import type { CompactResult, ModelSlot, ThreadData, ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
 
 const port = parentPort!;
 const { initial, threads } = workerData as ThreadData;
@@ -136,6 +137,16 @@ function handle(message: ThreadRequest): void {
     case 'rows':
       using(message.version, (entry) => rescoreRows(entry, message.request, message.shadow)).then((result) => reply({ type: 'rows', id: message.id, result }), fail(message.id));
       return;
+    case 'predict': {
+      const now = new Date(message.now);
+      using(message.version, async (entry) => {
+        const scored = await entry.engine.score(message.records, { reasons: message.reasons, now });
+        const { maxLength } = entry.engine.spec.reasons;
+        // The same text toAccountFields() writes to the factors field.
+        return scored.map((r): CompactResult => (isFailure(r) ? r : { id: r.id, score: r.score, risk: r.risk, factors: r.factors ? formatFactors(r.factors, maxLength) : '', modelVersion: r.modelVersion }));
+      }).then((results) => reply({ type: 'predicted', id: message.id, results }), fail(message.id));
+      return;
+    }
     case 'score': {
       const now = new Date(message.now);
       const run = (entry: Loaded, reasons: boolean) =>

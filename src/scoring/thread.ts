@@ -1,5 +1,6 @@
 /**
- * The scoring engine behind a worker thread, with the same `score()` shape. The worker process uses
+ * The scoring engine behind a worker thread, with the same `score()` shape, and `predict()` for the
+ * prediction API (results in its shape, nothing it would drop). The worker process uses
  * this, so CPU-bound scoring cannot stall BullMQ's lock renewal. One thread per process, with the
  * configured ORT thread count inside it.
  */
@@ -7,12 +8,27 @@ import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import { scoringDuration, scoringRecords } from '../observability/metrics.js';
-import type { Prediction, RecordFailure } from './engine.js';
+import type { Prediction, RecordFailure, RiskLevel } from './engine.js';
 import type { RowsRequest, RowsResult } from './rows.js';
 import type { FeatureSpec } from './spec.js';
 
 /** A prediction with the Account field values to write back, or a per-record failure. */
 export type ThreadResult = (Prediction & { fields: Record<string, string | number> }) | RecordFailure;
+
+/**
+ * A prediction as the prediction API answers it: the factors as their text (what the Account's
+ * factors field would hold; empty without reasons), no field values to write. A fifth of what a
+ * ThreadResult costs to copy between threads, and nothing built that the API would drop.
+ */
+export interface CompactPrediction {
+  id: string;
+  score: number;
+  risk: RiskLevel;
+  factors: string;
+  modelVersion: string;
+}
+
+export type CompactResult = CompactPrediction | RecordFailure;
 
 /** A model for the thread: files (the shipped model, MODEL_PATH), registry bytes, or one already loaded. */
 export type ModelSlot =
@@ -34,6 +50,7 @@ export interface ThreadModels {
 
 export type ThreadRequest =
   | { type: 'score'; id: number; records: readonly unknown[]; reasons: boolean; now: number; version?: string; withShadow?: boolean }
+  | { type: 'predict'; id: number; records: readonly unknown[]; reasons: boolean; now: number; version?: string }
   | { type: 'rows'; id: number; request: RowsRequest; version?: string; shadow?: string }
   | { type: 'models'; id: number; champion: ModelSlot; shadow: ModelSlot | null }
   | { type: 'close' };
@@ -42,6 +59,7 @@ export type ThreadResponse =
   | { type: 'ready'; models: ThreadModels }
   | { type: 'models'; id: number; models: ThreadModels }
   | { type: 'scored'; id: number; results: ThreadResult[]; shadow?: ThreadResult[] }
+  | { type: 'predicted'; id: number; results: CompactResult[] }
   | { type: 'rows'; id: number; result: RowsResult }
   | { type: 'failed'; id: number; error: { code: ErrorCode; message: string; hint?: string } }
   | { type: 'closed' };
@@ -88,6 +106,10 @@ export class ScoringThread {
   private closed?: Promise<void>;
   /** Records handed to the engine, for metrics and tests. */
   recordsScored = 0;
+  /** Score and row calls made to the thread, for tests. */
+  calls = 0;
+  /** Set when the thread ended by itself: later calls fail at once instead of waiting for it. */
+  private ended?: Error;
   private current: ThreadModels;
 
   private constructor(
@@ -96,17 +118,24 @@ export class ScoringThread {
   ) {
     this.current = models;
     worker.on('message', (message: ThreadResponse) => {
-      if (message.type !== 'scored' && message.type !== 'rows' && message.type !== 'failed' && message.type !== 'models') return;
+      if (message.type !== 'scored' && message.type !== 'predicted' && message.type !== 'rows' && message.type !== 'failed' && message.type !== 'models') return;
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       this.pending.delete(message.id);
       if (message.type === 'scored') waiter.resolve(message);
+      else if (message.type === 'predicted') waiter.resolve(message.results);
       else if (message.type === 'rows') waiter.resolve(message.result);
       else if (message.type === 'models') waiter.resolve(message.models);
       else waiter.reject(new AppError({ code: message.error.code, message: message.error.message, hint: message.error.hint }));
     });
-    worker.on('error', (error) => this.failAll(error));
-    worker.on('exit', (code) => this.failAll(new Error(`scoring thread exited (code ${code})`)));
+    worker.on('error', (error) => {
+      this.ended ??= error;
+      this.failAll(error);
+    });
+    worker.on('exit', (code) => {
+      this.ended ??= new AppError({ code: 'SCORING_FAILED', message: `The scoring thread exited (code ${code}).` });
+      this.failAll(this.ended);
+    });
   }
 
   /** The champion's spec: the fields to read and write now. */
@@ -182,6 +211,15 @@ export class ScoringThread {
   }
 
   /**
+   * Scores records as the prediction API answers them (CompactResult), with `version` (the model the
+   * caller validated them for) or the champion; results in input order.
+   */
+  predict(records: readonly unknown[], options: ScoreRequestOptions = {}): Promise<CompactResult[]> {
+    const reasons = options.reasons ?? true;
+    return this.request<CompactResult[]>(records.length, reasons, (id) => ({ type: 'predict', id, records, reasons, now: (options.now ?? new Date()).getTime(), version: options.version }));
+  }
+
+  /**
    * Re-scores raw query rows in the thread and returns the Bulk ingest lines of the records that
    * change (see rows.ts): the nightly run's path, where per-record objects would cost more to pass
    * between threads than to score. With `shadow` (the shadow version the run pinned) and that shadow
@@ -195,7 +233,9 @@ export class ScoringThread {
 
   private request<T>(records: number, reasons: boolean, message: (id: number) => ThreadRequest, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new AppError({ code: 'SCORING_FAILED', message: 'The scoring thread was closed.' }));
+    if (this.ended) return Promise.reject(this.ended);
     const id = this.nextId++;
+    if (records > 0) this.calls += 1;
     this.recordsScored += records;
     scoringRecords.inc(records);
     const stop = records > 0 ? scoringDuration.startTimer({ reasons: String(reasons) }) : undefined;
@@ -216,6 +256,7 @@ export class ScoringThread {
 
   /** Releases the ORT session and ends the thread; safe to call twice. */
   close(): Promise<void> {
+    if (this.ended) this.closed ??= Promise.resolve();
     this.closed ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 5_000);
       this.worker.on('message', (message: ThreadResponse) => {

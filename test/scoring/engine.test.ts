@@ -146,6 +146,17 @@ describe('scoring engine', () => {
     expect(withReasons.map((r) => r.id)).toEqual(records.slice(0, 600).map((r) => r.Id));
   });
 
+  it('when calls with reasons overlap (each starts while another waits for its ORT run), then each gets what it gets alone', async () => {
+    const batch = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ Id: `o${from + i}`, Contract_Type__c: i % 2 ? 'Two year' : 'Month-to-month', Tenure_Months__c: (from + i) % 72, Paperless_Billing__c: i % 3 === 0 }));
+    const sets = [batch(300, 0), batch(1, 300), batch(40, 301), batch(1, 341), batch(260, 342)];
+    const alone: unknown[] = [];
+    for (const records of sets) alone.push(await engine.score(records));
+    const together = await Promise.all(sets.map((records) => engine.score(records)));
+    expect(together).toEqual(alone);
+    // And the scratch the overlapping calls left behind still serves a later call.
+    expect(await engine.score(sets[0]!)).toEqual(alone[0]);
+  });
+
   it('when a prediction is turned into Account fields, then the output field names and shapes come from the spec', async () => {
     const [r] = await engine.score([{ Id: '001', Contract_Type__c: 'Month-to-month', Tenure_Months__c: 1, Paperless_Billing__c: true }]);
     const fields = engine.toAccountFields(r as Prediction, new Date('2026-11-27T10:00:00Z'));

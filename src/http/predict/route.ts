@@ -1,9 +1,13 @@
 /**
  * POST /v1/predict: scores the records in the request (no Salesforce call) with the same scoring
- * engine the worker uses; GET /openapi.json describes it.
+ * engine the worker uses; GET /openapi.json describes it. What can be done once is: the schemas and
+ * the OpenAPI document per model version, the body parser, the token keys (KeyObjects, in config).
+ * Requests in flight together share scoring-thread calls (scoring/coalescer.ts), and the thread
+ * answers in this API's shape.
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import type { ScoringThread } from '../../scoring/thread.js';
+import { ScoreCoalescer, type CoalescerOptions } from '../../scoring/coalescer.js';
+import type { CompactResult, ScoringThread } from '../../scoring/thread.js';
 import { requireBearer, type TokenCheck } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { MAX_RECORDS, predictSchemas } from './schema.js';
@@ -12,6 +16,8 @@ export interface PredictRouteOptions {
   scoring: ScoringThread;
   /** Without it the API answers 503: it never runs unauthenticated. */
   auth?: TokenCheck;
+  /** How concurrent requests share scoring-thread calls (scoring/coalescer.ts). */
+  coalesce?: CoalescerOptions;
 }
 
 function badRequest(res: Response, message: string, details?: unknown[]): void {
@@ -42,6 +48,7 @@ export function predictRouter(options: PredictRouteOptions): Router {
     return router;
   }
 
+  const coalescer = new ScoreCoalescer<CompactResult>((records, o) => options.scoring.predict(records, o), options.coalesce);
   router.post(
     '/v1/predict',
     requireBearer(options.auth),
@@ -76,13 +83,14 @@ export function predictRouter(options: PredictRouteOptions): Router {
         const where = first.record !== undefined ? `record ${first.record}${first.field ? `, field ${first.field}` : ''}: ` : '';
         return badRequest(res, `Invalid request: ${where}${first.message}.`, details);
       }
-      // Scored by the model the request was validated for, even if a promotion lands meanwhile.
-      const results = await options.scoring.score(parsed.data.records, { version });
+      // Scored by the model the request was validated for, even if a promotion lands meanwhile;
+      // requests in flight together share one scoring-thread call per version.
+      const results = await coalescer.score(parsed.data.records, { version });
       res.json({
         predictions: results.map((r) =>
           'error' in r
             ? { id: r.id, error: { code: r.error.code, message: r.error.message } }
-            : { id: r.id, score: r.score, risk: r.risk, factors: String(r.fields[options.scoring.spec.outputFields.factors] ?? ''), modelVersion: r.modelVersion },
+            : { id: r.id, score: r.score, risk: r.risk, factors: r.factors, modelVersion: r.modelVersion },
         ),
       });
     },
