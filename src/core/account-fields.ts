@@ -61,14 +61,7 @@ export const ACCOUNT_FIELDS: readonly AccountField[] = Object.freeze([
 ] satisfies AccountField[]);
 
 export const INPUT_FIELDS = ACCOUNT_FIELDS.filter((f) => f.role === 'input');
-export const OUTPUT_FIELDS = ACCOUNT_FIELDS.filter((f) => f.role === 'output');
 export const LABEL_FIELD = ACCOUNT_FIELDS.find((f) => f.role === 'label')!;
-
-const byName = new Map(ACCOUNT_FIELDS.map((f) => [f.name, f]));
-
-export function accountField(name: string): AccountField | undefined {
-  return byName.get(name);
-}
 
 /** Output field names, by purpose, so write-back code does not spell them twice. */
 export const OUTPUT = Object.freeze({

@@ -1,13 +1,15 @@
 /**
- * What happens to a batch of Accounts, whichever path brought them (an outbound message, the nightly
- * run, a manual retry): read their current fields, score them, and write back only what changed.
+ * What happens to a batch of Accounts that the real-time path brings (an outbound message, a retry
+ * from the admin page): read their current fields, score them, and write back only what changed.
  * Every Account of the batch ends in exactly one of written, unchanged, retry or failed: when
  * Salesforce refuses one id of the read (SF_INVALID_ID), that id alone is failed and the others are
- * read again, so one bad id never sinks the batch. The collaborators are passed in, so this runs
- * without Salesforce, ONNX, Redis or a network.
+ * read again, so one bad id never sinks the batch. The nightly run, which reads and writes a whole
+ * org through Bulk API 2.0, has its own core in src/nightly/; both decide "unchanged" with the one
+ * rule in scored-fields.ts. The collaborators are passed in, so this runs without Salesforce, ONNX,
+ * Redis or a network.
  */
 import { isAppError } from './errors.js';
-
+import { isUnchanged } from './scored-fields.js';
 
 export type AccountRow = Readonly<Record<string, unknown>> & { readonly Id: string };
 
@@ -46,26 +48,9 @@ export interface BatchOutcome {
   failed: Failure[];
 }
 
-/** Salesforce returns what it stored: compare numbers at the field's two decimals, blanks as equal. */
-export function sameValue(current: unknown, next: unknown): boolean {
-  const blank = (v: unknown) => v === null || v === undefined || v === '';
-  if (blank(current) || blank(next)) return blank(current) && blank(next);
-  if (typeof next === 'number') return Math.abs(Number(current) - next) < 0.005;
-  return String(current) === String(next);
-}
-
-/**
- * One cell of a Bulk API 2.0 ingest CSV: quoted when it must be; `#N/A` sets a field to null (an
- * empty cell would leave the field unchanged).
- */
-export function bulkCsvCell(value: unknown): string {
-  if (value === null || value === undefined || value === '') return '#N/A';
-  const s = String(value);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
+/** The rule of scored-fields.ts on a record read as an object and the fields it would be written with. */
 export function isNoOp(current: Readonly<Record<string, unknown>>, next: Readonly<Record<string, unknown>>, compared: readonly string[]): boolean {
-  return compared.every((field) => !(field in next) || sameValue(current[field], next[field]));
+  return isUnchanged(compared, (field) => current[field], (field) => next[field]);
 }
 
 /**

@@ -4,7 +4,7 @@
  * retention by the nightly run.
  */
 import type pg from 'pg';
-import { appendRows } from './append.js';
+import { appendCopyText, appendRows } from './append.js';
 
 export type ScorePath = 'realtime' | 'nightly' | 'manual';
 
@@ -19,11 +19,31 @@ export interface HistoryRow {
   runId?: string | null;
 }
 
-const COLUMNS = ['account_id', 'scored_at', 'score', 'risk', 'reasons', 'model_version', 'path', 'run_id'] as const;
+/** The columns of a history row, in the order `appendScoreHistoryFile` expects them in a COPY text line. */
+export const HISTORY_COLUMNS = ['account_id', 'scored_at', 'score', 'risk', 'reasons', 'model_version', 'path', 'run_id'] as const;
+const COLUMNS = HISTORY_COLUMNS;
 const TYPES = ['text', 'timestamptz', 'real', 'text', 'text', 'text', 'text', 'text'] as const;
 
 export function appendScoreHistory(pool: pg.Pool, rows: readonly HistoryRow[], copy: boolean): Promise<void> {
   return appendRows(pool, 'score_history', COLUMNS, TYPES, rows.map((r) => [r.accountId, r.scoredAt, r.score, r.risk, r.reasons, r.modelVersion, r.path, r.runId ?? null]), copy);
+}
+
+/** Appends history rows from a file in COPY text format (columns as HISTORY_COLUMNS), streamed from disk. */
+export function appendScoreHistoryFile(pool: pg.Pool, file: string, copy: boolean): Promise<void> {
+  return appendCopyText(pool, 'score_history', COLUMNS, TYPES, file, copy);
+}
+
+/**
+ * Removes a run's rows for these Accounts (records Salesforce refused after their rows were appended,
+ * or a part appended and then resubmitted): one statement per 10,000 ids.
+ */
+export async function removeRunHistory(pool: pg.Pool, runId: string, accountIds: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < accountIds.length; i += 10_000) {
+    const { rowCount } = await pool.query('DELETE FROM score_history WHERE run_id = $1 AND account_id = ANY($2)', [runId, accountIds.slice(i, i + 10_000)]);
+    removed += rowCount ?? 0;
+  }
+  return removed;
 }
 
 /** Newest first; `ids` are the forms one Account may be stored under (its 15- and 18-character ids). */

@@ -4,7 +4,7 @@
  * whose top reason changes).
  */
 import type pg from 'pg';
-import { appendRows } from './append.js';
+import { appendCopyText, appendRows } from './append.js';
 
 export interface ShadowRow {
   accountId: string;
@@ -20,10 +20,18 @@ export interface ShadowRow {
   shadowTopReason: string | null;
 }
 
-const COLUMNS = ['account_id', 'scored_at', 'path', 'champion_version', 'shadow_version', 'champion_score', 'shadow_score', 'champion_risk', 'shadow_risk', 'champion_top_reason', 'shadow_top_reason'] as const;
+/** The columns of a shadow row, in the order `appendShadowScoresFile` expects them in a COPY text line. */
+export const SHADOW_COLUMNS = ['account_id', 'scored_at', 'path', 'champion_version', 'shadow_version', 'champion_score', 'shadow_score', 'champion_risk', 'shadow_risk', 'champion_top_reason', 'shadow_top_reason'] as const;
+const COLUMNS = SHADOW_COLUMNS;
+const TYPES = ['text', 'timestamptz', 'text', 'text', 'text', 'real', 'real', 'text', 'text', 'text', 'text'] as const;
+
+/** Appends shadow rows from a file in COPY text format (columns as SHADOW_COLUMNS), streamed from disk. */
+export function appendShadowScoresFile(pool: pg.Pool, file: string, copy: boolean): Promise<void> {
+  return appendCopyText(pool, 'shadow_scores', COLUMNS, TYPES, file, copy);
+}
 
 export function appendShadowScores(pool: pg.Pool, rows: readonly ShadowRow[], copy: boolean): Promise<void> {
-  return appendRows(pool, 'shadow_scores', COLUMNS, ['text', 'timestamptz', 'text', 'text', 'text', 'real', 'real', 'text', 'text', 'text', 'text'], rows.map((r) => [
+  return appendRows(pool, 'shadow_scores', COLUMNS, TYPES, rows.map((r) => [
     r.accountId,
     r.scoredAt,
     r.path,
@@ -45,7 +53,7 @@ export interface ShadowComparisonReport {
   meanAbsScoreDifference: number | null;
   /** Share of records whose risk band is the same under both models. */
   bandAgreement: number | null;
-  /** Share of records whose first reason differs. */
+  /** Share of records whose first reason differs, among those with both (the nightly run explains a sample). */
   topReasonChanged: number | null;
   /** confusion[championBand][shadowBand] = records. */
   confusion: Record<string, Record<string, number>>;
@@ -59,7 +67,7 @@ export async function compareShadow(pool: pg.Pool, shadowVersion: string): Promi
     `SELECT count(*) AS n,
             avg(abs(champion_score - shadow_score)) AS mad,
             avg((champion_risk = shadow_risk)::int) AS agree,
-            avg((champion_top_reason IS DISTINCT FROM shadow_top_reason)::int) AS changed,
+            avg((champion_top_reason IS DISTINCT FROM shadow_top_reason)::int) FILTER (WHERE champion_top_reason IS NOT NULL AND shadow_top_reason IS NOT NULL) AS changed,
             array_agg(DISTINCT champion_version) AS champions
        FROM shadow_scores WHERE shadow_version = $1`,
     [shadowVersion],

@@ -1,5 +1,8 @@
 /**
  * One root pino logger per process; modules take a child with `{ module }`.
+ * Errors are logged as `{ err: error }`, never as their message alone: the `err` serializer keeps the
+ * type, message, stack, the AppError's `code`, `retryable`, `hint` and `details`, and the `cause`
+ * chain as nested objects (pino's errWithCause), so a log line says what failed, where and why.
  * Redaction covers the secrets this service handles: access tokens, the JWT assertion, the private
  * key, Authorization headers and the outbound message SessionId.
  */
@@ -48,6 +51,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { pid: process.pid },
+      serializers: { err: pino.stdSerializers.errWithCause },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

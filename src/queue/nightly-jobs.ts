@@ -1,10 +1,20 @@
 /**
- * Jobs of the nightly queue: a `run` (from the scheduler, the CLI or the admin endpoint) and the
- * `chunk`s it fans out to, one per Bulk result page. Job data holds ids and locators only: the
- * chunk worker reads its page from Salesforce itself, so no Account values sit in Redis.
+ * The nightly queue as producers see it (the web process, the CLI, the scheduler): its jobs, a `run`
+ * (from the scheduler, the CLI or the admin endpoint) and the `chunk`s it fans out to, one per Bulk
+ * result page; the queue itself, the schedule and the enqueueing of a run. Job data holds ids and
+ * locators only: the chunk worker reads its page from Salesforce itself, so no Account values sit in
+ * Redis. The processor is in nightly-worker.ts, which only worker processes load.
  */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { AppError } from '../core/errors.js';
+import type { NightlyConfig } from '../config/index.js';
+import { JOB_RETRY } from '../core/retry-policy.js';
+import type { Logger } from '../log/logger.js';
+import { validateWhere } from '../nightly/query.js';
+import { QUEUES } from './names.js';
+import type { RunStore } from './nightly-store.js';
 
 export const NIGHTLY_SCHEDULER_ID = 'nightly-rescore';
 
@@ -29,59 +39,50 @@ export function chunkJobId(runId: string, index: number): string {
   return `${runId}__chunk-${index}`;
 }
 
+/** Retries as core/retry-policy.ts says (JOB_RETRY.nightly); bounded history in Redis. */
 export const NIGHTLY_JOB_OPTIONS = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 5_000 },
+  attempts: JOB_RETRY.nightly.attempts,
+  backoff: { ...JOB_RETRY.nightly.backoff },
   removeOnComplete: { age: 7 * 24 * 3_600, count: 1_000 },
   removeOnFail: { age: 14 * 24 * 3_600 },
-} as const;
+};
 
-const FORBIDDEN = /\b(select|from|limit|offset|order|group|having|with|for|update|using|typeof)\b/i;
+export type NightlyData = RunJobData | ChunkJobData;
+
+export function nightlyQueue(connection: Redis, prefix: string): Queue<NightlyData> {
+  return new Queue<NightlyData>(QUEUES.nightly, { connection, prefix, defaultJobOptions: NIGHTLY_JOB_OPTIONS });
+}
 
 /**
- * Checks a `--where` filter: one condition in SOQL's WHERE syntax, no statement separators, no
- * subqueries, no second FROM or clauses after the condition. Salesforce (or the emulator) parses it
- * for real when the query job is created; this refuses the obvious injections before that.
+ * Registers (or updates) the one schedule every worker agrees on; upserting is idempotent, so many
+ * dynos starting at once still make one schedule. With the schedule disabled it is removed.
  */
-export function validateWhere(where: string): string {
-  const trimmed = where.trim();
-  const refuse = (why: string): never => {
-    throw new AppError({ code: 'NIGHTLY_FILTER_INVALID', message: `The filter ${JSON.stringify(trimmed.slice(0, 200))} is refused: ${why}.`, hint: 'Give one SOQL condition, e.g. --where "Contract_Type__c = \'Month-to-month\'".' });
-  };
-  if (trimmed === '') refuse('it is empty');
-  if (trimmed.length > 4_000) refuse('it is longer than 4000 characters');
-  // Blank out string literals (with \' escapes) so keywords inside quotes are allowed.
-  let outside = '';
-  let inString = false;
-  for (let i = 0; i < trimmed.length; i++) {
-    const c = trimmed[i]!;
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === "'") {
-        inString = false;
-        outside += "''";
-      }
-      continue;
-    }
-    if (c === "'") inString = true;
-    else outside += c;
+export async function registerNightlySchedule(queue: Queue<NightlyData>, config: NightlyConfig, logger: Logger): Promise<void> {
+  if (!config.enabled) {
+    if (await queue.removeJobScheduler(NIGHTLY_SCHEDULER_ID)) logger.info('nightly schedule removed (NIGHTLY_ENABLED=false)');
+    return;
   }
-  if (inString) refuse('a string literal is not closed');
-  if (/[;`"]/.test(outside)) refuse('it contains ; ` or "');
-  if (/--|\/\*/.test(outside)) refuse('it contains a comment');
-  if (FORBIDDEN.test(outside)) refuse(`it contains the keyword ${FORBIDDEN.exec(outside)![1]!.toUpperCase()} (one condition only, no subquery or further clause)`);
-  let depth = 0;
-  for (const c of outside) {
-    if (c === '(') depth++;
-    if (c === ')') depth--;
-    if (depth < 0) refuse('its parentheses do not match');
-  }
-  if (depth !== 0) refuse('its parentheses do not match');
-  return trimmed;
+  await queue.upsertJobScheduler(NIGHTLY_SCHEDULER_ID, { pattern: config.cron, tz: config.tz }, { name: 'run', data: { trigger: 'schedule' }, opts: NIGHTLY_JOB_OPTIONS });
+  logger.info({ cron: config.cron, tz: config.tz }, 'nightly schedule registered');
 }
 
-/** The Bulk query of a run: Id, the model's inputs and the outputs that decide a no-op. */
-export function buildSoql(fields: readonly string[], where?: string): string {
-  const unique = ['Id', ...new Set(fields.filter((f) => f.toLowerCase() !== 'id'))];
-  return `SELECT ${unique.join(', ')} FROM Account${where ? ` WHERE ${validateWhere(where)}` : ''}`;
+/** Enqueues a run now; returns its id (follow it with RunStore.get). */
+export async function enqueueRun(queue: Queue<NightlyData>, store: RunStore, options: { where?: string; trigger: 'manual' | 'admin' | 'bench' }): Promise<string> {
+  const where = options.where === undefined ? undefined : validateWhere(options.where);
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const runId = `${options.trigger}-${stamp}-${randomBytes(3).toString('hex')}`;
+  await store.create(runId, options.trigger, where);
+  await queue.add('run', { runId, where, trigger: options.trigger }, { jobId: runId });
+  return runId;
 }
+
+/** The queue as the nightly core sees it: pages handed on as chunk jobs, and whether others wait. */
+export function chunkQueue(queue: Queue<NightlyData>): { enqueueChunk(runId: string, index: number, locator: string | null): Promise<void>; othersWaiting(): Promise<boolean> } {
+  return {
+    enqueueChunk: async (runId, index, locator) => {
+      await queue.add('chunk', { runId, index, locator }, { jobId: chunkJobId(runId, index) });
+    },
+    othersWaiting: async () => (await queue.getWaitingCount()) > 0,
+  };
+}
+

@@ -1,6 +1,7 @@
 /**
- * The record of each nightly (or manual) re-scoring run in Redis, so it survives a worker crash and a
- * restarted worker resumes without redoing finished chunks:
+ * The nightly core's run log (nightly/ports.ts RunLog) in Redis: the record of each nightly (or
+ * manual) re-scoring run, so it survives a worker crash and a restarted worker resumes without redoing
+ * finished chunks:
  * - `<prefix>:nightly:run:<id>`: hash with state, counts, API calls, start and end;
  * - `<prefix>:nightly:run:<id>:chunk:<n>`: the chunk's progress (ingest job ids, parts, retries), JSON;
  * - `<prefix>:nightly:run:<id>:done`: finished chunk numbers; `…:events`: what happened, newest first;
@@ -9,76 +10,10 @@
  * Every key carries the queue prefix's hash tag, so the Lua script's keys share one cluster slot.
  */
 import type { Redis } from 'ioredis';
+import type { RunLog } from '../nightly/ports.js';
+import { COUNT_FIELDS, emptyCounts, newChunk, withPhase, type ChunkState, type Counts, type RunRecord, type RunState, type RunUpdate } from '../nightly/state.js';
 import { QUEUE_PREFIX } from './names.js';
 
-export type RunState = 'queued' | 'waiting-api' | 'querying' | 'running' | 'completed' | 'completed-with-failures' | 'failed' | 'skipped';
-export const FINISHED_STATES: ReadonlySet<RunState> = new Set(['completed', 'completed-with-failures', 'failed', 'skipped']);
-
-export const COUNT_FIELDS = ['read', 'scored', 'unchanged', 'written', 'failed', 'retried'] as const;
-export type CountField = (typeof COUNT_FIELDS)[number];
-export type Counts = Record<CountField, number>;
-
-export interface RunRecord {
-  id: string;
-  state: RunState;
-  trigger: string;
-  where?: string;
-  createdAt: string;
-  startedAt?: string;
-  endedAt?: string;
-  queryJobId?: string;
-  /** Records the query job found. */
-  total?: number;
-  /** Known once the last result page has been seen. */
-  chunksTotal?: number;
-  chunksDone: number;
-  /** Scoring time of the run (epoch ms): every chunk, and a resumed chunk, writes the same values. */
-  scoredAtMs?: number;
-  message?: string;
-  apiCalls: number;
-  counts: Counts;
-}
-
-export interface IngestRef {
-  id: string;
-  /** Main part number, or -1 for a retry job. */
-  part: number;
-  attempt: number;
-  status: 'open' | 'closed' | 'collected';
-  records: number;
-  /** When it was closed (UploadComplete), epoch ms: paces the polls by the job's progress. */
-  closedAt?: number;
-  /** For a retry job: the collected jobs whose records it resubmits. */
-  sources?: string[];
-}
-
-export interface ChunkState {
-  index: number;
-  locator: string | null;
-  /** The next page was handed to the queue, or this is the last page. */
-  next?: 'enqueued' | 'last';
-  /** Main ingest parts the scoring pass produced (known after the first pass). */
-  parts?: number;
-  jobs: IngestRef[];
-  /** Collected ingest jobs whose retryable records are not resubmitted yet. */
-  retryFrom: string[];
-  retryAttempt: number;
-  /** Scoring failures went to the failure log already (a resumed pass does not log them twice). */
-  failuresLogged: boolean;
-  counts: Counts;
-  done: boolean;
-  /**
-   * Whether the page was cut in two parts at its cut point (decided once, when the first part was
-   * complete: a page where few scores change is not worth a second ingest job).
-   */
-  cutPage?: boolean;
-  /** Salesforce's processing time per record in this chunk's last finished job (totalProcessingTime). */
-  msPerRecord?: number;
-  /** The wait before the chunk last handed its worker slot back while Salesforce processed its jobs. */
-  yieldedMs?: number;
-}
-
-export const emptyCounts = (): Counts => ({ read: 0, scored: 0, unchanged: 0, written: 0, failed: 0, retried: 0 });
 
 const FINISH_CHUNK = `
 local added = redis.call('SADD', KEYS[2], ARGV[1])
@@ -99,7 +34,7 @@ end
 return 0
 `;
 
-export class RunStore {
+export class RunStore implements RunLog {
   private readonly base: string;
 
   constructor(
@@ -150,6 +85,8 @@ export class RunStore {
       startedAt: h.startedAt,
       endedAt: h.endedAt,
       queryJobId: h.queryJobId,
+      modelVersion: h.modelVersion,
+      shadowVersion: h.shadowVersion,
       total: n(h.total),
       chunksTotal: n(h.chunksTotal),
       chunksDone: Number(h.chunksDone ?? 0),
@@ -160,7 +97,7 @@ export class RunStore {
     };
   }
 
-  async update(id: string, fields: Partial<Record<'state' | 'startedAt' | 'endedAt' | 'queryJobId' | 'message' | 'total' | 'chunksTotal' | 'scoredAtMs', string | number>>): Promise<void> {
+  async update(id: string, fields: RunUpdate): Promise<void> {
     await this.redis.hset(this.runKey(id), fields as Record<string, string | number>);
   }
 
@@ -202,8 +139,8 @@ export class RunStore {
 
   async chunk(id: string, index: number, locator: string | null): Promise<ChunkState> {
     const raw = await this.redis.get(this.chunkKey(id, index));
-    if (raw) return JSON.parse(raw) as ChunkState;
-    return { index, locator, jobs: [], retryFrom: [], retryAttempt: 0, failuresLogged: false, counts: emptyCounts(), done: false };
+    if (raw) return withPhase(JSON.parse(raw) as ChunkState);
+    return newChunk(index, locator);
   }
 
   async saveChunk(id: string, state: ChunkState): Promise<void> {
@@ -216,7 +153,7 @@ export class RunStore {
     for (let i = 0; ; i++) {
       const raw = await this.redis.get(this.chunkKey(id, i));
       if (!raw) break;
-      out.push(JSON.parse(raw) as ChunkState);
+      out.push(withPhase(JSON.parse(raw) as ChunkState));
     }
     return out;
   }

@@ -96,7 +96,7 @@ export class RealtimeBatcher {
       } catch (error) {
         if (!this.running) break;
         const message = (error as Error).message;
-        this.options.logger.error({ err: message }, 'real-time batcher error; retrying in 1 s');
+        this.options.logger.error({ err: error }, 'real-time batcher error; retrying in 1 s');
         await new Promise((r) => setTimeout(r, 1_000));
         // A Redis that lost its data (restarted without persistence, failed over) has no group any more.
         if (message.includes('NOGROUP')) await this.ensureGroup().catch(() => undefined);

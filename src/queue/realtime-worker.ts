@@ -14,16 +14,17 @@
  *   back-off; on its last attempt, and for a failure that will not pass, every Account of the batch is
  *   recorded as failed with the reason; the org's API limit pauses the queue instead of failing records.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../core/errors.js';
 import { describeBadId, hasKeyPrefix, KEY_PREFIXES, toId18 } from '../core/record-id.js';
 import { rescoreAccounts, type BatchOutcome, type Failure, type RescorePorts } from '../core/rescore.js';
+import { accountDeferBackoff, backoffMs, MAX_DEFERRALS, realtimeRecordBackoff } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
 import { AccountLocks } from './account-locks.js';
 import type { FailureLog } from './failures.js';
 import { QUEUES } from './names.js';
-import { realtimeJobSchema, type RealtimeJobData } from './realtime-jobs.js';
+import { realtimeJobSchema, realtimeQueue, type RealtimeJobData } from './realtime-jobs.js';
 
 export interface RealtimeWorkerOptions {
   connection: Redis;
@@ -42,29 +43,6 @@ export interface RealtimeWorkerOptions {
   logger: Logger;
   /** Called after each batch, for metrics, the demo's narration and benchmarks. */
   onBatch?: (outcome: BatchOutcome, data: RealtimeJobData) => void;
-}
-
-/** Job options of real-time batches: whole-batch retries with back-off, bounded history in Redis. */
-export const REALTIME_JOB_OPTIONS = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3_600 },
-} as const;
-
-/** Waits for a busy Account before it is recorded as failed (about 10 minutes at the 5 s cap). */
-export const MAX_DEFERRALS = 120;
-
-export function realtimeQueue(connection: Redis, prefix: string): Queue<RealtimeJobData> {
-  return new Queue<RealtimeJobData>(QUEUES.realtime, { connection, prefix, defaultJobOptions: REALTIME_JOB_OPTIONS });
-}
-
-function retryDelayMs(attempt: number, baseMs: number): number {
-  return Math.min(baseMs * 2 ** (attempt - 1), 60_000) + Math.floor(Math.random() * (baseMs / 4));
-}
-
-function deferDelayMs(deferrals: number, baseMs: number): number {
-  return Math.min(baseMs * 2 ** Math.min(deferrals, 10), 5_000) + Math.floor(Math.random() * (baseMs / 2));
 }
 
 const emptyOutcome = (): BatchOutcome => ({ written: [], unchanged: [], retry: [], failed: [] });
@@ -98,7 +76,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
       if (deferrals > MAX_DEFERRALS) {
         await failures.record(busy.map((id) => ({ id, code: 'ACCOUNT_BUSY', message: `Another batch held the Account for over ${MAX_DEFERRALS} waits; retry it from the admin page.` })), 'realtime');
       } else {
-        await queue.add('rescore', { accountIds: busy, receivedAt: data.receivedAt, attempt: data.attempt, deferrals }, { delay: deferDelayMs(deferrals - 1, deferBaseMs) });
+        await queue.add('rescore', { accountIds: busy, receivedAt: data.receivedAt, attempt: data.attempt, deferrals }, { delay: backoffMs(deferrals, accountDeferBackoff(deferBaseMs)) });
         log.debug({ busy: busy.length, deferrals }, 'Accounts held by another batch; they wait for it');
       }
     }
@@ -110,7 +88,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
 
     // A slow Salesforce can take longer than the lock's lifetime: keep the locks while working.
     const renew = setInterval(() => {
-      locks.extend(acquired, owner).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not extend the Account locks'));
+      locks.extend(acquired, owner).catch((error: unknown) => log.warn({ err: error }, 'could not extend the Account locks'));
     }, Math.max(1_000, Math.floor(options.lockDurationMs / 3)));
     let outcome: BatchOutcome;
     try {
@@ -132,11 +110,11 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
       // It will not pass, or it did not in `attempts` tries: every Account goes to the failure log.
       const code = isAppError(error) ? error.code : 'BATCH_FAILED';
       const reason = isAppError(error) && error.retryable ? `${message} (gave up after ${attempts} tries)` : message;
-      log.error({ code, accounts: acquired.length }, `batch failed for good; its Accounts are recorded as failed: ${message}`);
+      log.error({ code, accounts: acquired.length, err: error }, `batch failed for good; its Accounts are recorded as failed: ${message}`);
       outcome = { ...emptyOutcome(), failed: acquired.map((id) => ({ id, code, message: reason.slice(0, 500) })) };
     } finally {
       clearInterval(renew);
-      await locks.release(acquired, owner).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not release the Account locks; they expire on their own'));
+      await locks.release(acquired, owner).catch((error: unknown) => log.warn({ err: error }, 'could not release the Account locks; they expire on their own'));
     }
 
     await failures.record(outcome.failed, 'realtime');
@@ -148,7 +126,7 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
         );
       } else {
         const accountIds = outcome.retry.map((r) => r.id);
-        await queue.add('rescore', { accountIds, receivedAt: data.receivedAt, attempt: data.attempt + 1 }, { delay: retryDelayMs(data.attempt, options.retryBaseMs ?? 1_000) });
+        await queue.add('rescore', { accountIds, receivedAt: data.receivedAt, attempt: data.attempt + 1 }, { delay: backoffMs(data.attempt, realtimeRecordBackoff(options.retryBaseMs ?? 1_000)) });
       }
     }
     outcome.failed.unshift(...invalid);
@@ -169,6 +147,6 @@ export function startRealtimeWorker(options: RealtimeWorkerOptions): { worker: W
     maxStalledCount: 3,
     autorun: true,
   });
-  worker.on('error', (error) => logger.error({ err: error.message }, 'real-time worker error'));
+  worker.on('error', (error) => logger.error({ err: error }, 'real-time worker error'));
   return { worker, queue };
 }

@@ -6,6 +6,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { AppError } from '../core/errors.js';
+import { redisReconnectMs } from '../core/retry-policy.js';
 
 export type RedisRole = 'worker' | 'producer' | 'command';
 
@@ -14,8 +15,8 @@ export function redisOptions(url: string, role: RedisRole): RedisOptions {
     maxRetriesPerRequest: role === 'worker' ? null : 1,
     enableOfflineQueue: role !== 'producer',
     connectTimeout: 5_000,
-    // Keep trying to reconnect with a capped back-off; the caller decides what an outage means.
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    // Keep trying to reconnect with a capped back-off (core/retry-policy.ts); the caller decides what an outage means.
+    retryStrategy: redisReconnectMs,
   };
   if (url.startsWith('rediss://')) options.tls = { rejectUnauthorized: false };
   return options;

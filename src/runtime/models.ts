@@ -22,9 +22,14 @@ import { modelSwitches, observeModels } from '../observability/metrics.js';
 import { checkModelBundle } from '../scoring/check.js';
 import { parseSpec, defaultSpecPath } from '../scoring/spec.js';
 import { filesModel, ScoringThread, type ModelSlot } from '../scoring/thread.js';
-import type { ScoreRecorder } from './ports.js';
 
 export const modelsChannel = (prefix: string) => `${prefix}:models`;
+
+/** Where written and shadow scores are kept (the system of record); absent without DATABASE_URL. */
+export interface ScoreRecorder {
+  recordScores(rows: readonly HistoryRow[]): Promise<void>;
+  recordShadow(rows: readonly ShadowRow[]): Promise<void>;
+}
 
 export interface SystemOfRecord {
   pool: pg.Pool;

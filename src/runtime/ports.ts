@@ -1,23 +1,20 @@
 /**
- * Wires the rescoring core to its real collaborators: Salesforce for reads and writes, the scoring
- * thread, and the system of record when there is one. The fields read are the champion's at read
+ * Wires the real-time rescoring core to its real collaborators: Salesforce for reads and writes, the
+ * scoring thread, and the system of record when there is one. (The nightly core's are wired in
+ * nightly.ts.) The fields read are those of core/scored-fields.ts for the champion at read
  * time, and the rows are scored by that same model version even if a promotion lands in between (the
  * thread keeps the previous champion for that). Scores Salesforce accepted go to the score history;
  * while a shadow is set, its scores go beside the champion's.
  */
 import type { AccountRow, RescorePorts } from '../core/rescore.js';
+import { comparedFields, fieldsToRead } from '../core/scored-fields.js';
 import type { HistoryRow, ScorePath } from '../db/history.js';
 import type { ShadowRow } from '../db/shadow.js';
 import type { Logger } from '../log/logger.js';
 import type { SalesforceClient } from '../salesforce/client.js';
 import { readAccounts, writeAccounts } from '../salesforce/accounts.js';
 import type { ScoringThread, ThreadResult } from '../scoring/thread.js';
-
-/** Where written and shadow scores are kept (the system of record); absent without DATABASE_URL. */
-export interface ScoreRecorder {
-  recordScores(rows: readonly HistoryRow[]): Promise<void>;
-  recordShadow(rows: readonly ShadowRow[]): Promise<void>;
-}
+import type { ScoreRecorder } from './models.js';
 
 export interface AccountPortsOptions {
   recorder?: ScoreRecorder;
@@ -52,10 +49,7 @@ export function accountPorts(client: SalesforceClient, scoring: ScoringThread, o
   const { recorder, logger } = options;
   const path = options.path ?? 'realtime';
   const readBy = new WeakMap<AccountRow, string>();
-  const compared = () => {
-    const out = scoring.spec.outputFields;
-    return [out.score, out.risk, out.factors, out.modelVersion];
-  };
+  const compared = () => comparedFields(scoring.spec.outputFields);
   // The history and shadow tables are a record of what happened; failing to append is logged, and
   // never fails a batch whose scores Salesforce already holds.
   const keep = (what: string, work: Promise<void>) => work.catch((error: unknown) => logger?.warn({ err: error }, `could not append ${what} to the system of record`));
@@ -65,7 +59,7 @@ export function accountPorts(client: SalesforceClient, scoring: ScoringThread, o
     },
     read: async (ids) => {
       const { version, spec } = scoring.models.champion;
-      const rows = await readAccounts(client, [...spec.features.map((f) => f.field), ...compared()], ids);
+      const rows = await readAccounts(client, fieldsToRead(spec), ids);
       for (const row of rows) readBy.set(row, version);
       return rows;
     },

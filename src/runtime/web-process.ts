@@ -6,11 +6,10 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { AppError } from '../core/errors.js';
 import { createApp } from '../http/app.js';
-import { adminRouterFor } from '../http/admin/route.js';
+import { adminRouter } from '../http/admin/route.js';
 import { SignInLimiter } from '../http/dashboard/auth.js';
 import { modelsRouter } from '../http/dashboard/models.js';
 import { dashboardRouter } from '../http/dashboard/route.js';
@@ -21,10 +20,11 @@ import type { Logger } from '../log/logger.js';
 import { watchQueueDepth, watchRealtimeBacklog } from '../observability/metrics.js';
 import { StatusStore } from '../observability/status-store.js';
 import { FailureLog } from '../queue/failures.js';
-import { QUEUES } from '../queue/names.js';
+import { recentRuns } from '../db/runs.js';
+import { nightlyQueue } from '../queue/nightly-jobs.js';
 import { RunStore } from '../queue/nightly-store.js';
 import { RealtimeIntake } from '../queue/realtime-intake.js';
-import { realtimeQueue } from '../queue/realtime-worker.js';
+import { realtimeQueue } from '../queue/realtime-jobs.js';
 import { createRedis } from '../queue/redis.js';
 import { TokenProvider } from '../salesforce/auth.js';
 import { startProcessScoring } from './models.js';
@@ -57,14 +57,15 @@ export function checkWebConfig(config: Config, logger: Logger): void {
 export async function startWebProcess(config: Config, logger: Logger): Promise<WebProcess> {
   checkWebConfig(config, logger);
   const redis = createRedis(config.redisUrl, 'producer');
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
   const models = await startProcessScoring(config, logger, redis);
   const { scoring } = models;
   let shuttingDown = false;
   const prefix = config.queue.prefix;
   const intake = new RealtimeIntake(redis, prefix);
-  const queues = { realtime: realtimeQueue(redis, prefix), nightly: new Queue(QUEUES.nightly, { connection: redis, prefix }) };
-  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  // The only queue objects of this process (the admin router enqueues runs on this one): shutdown closes both.
+  const queues = { realtime: realtimeQueue(redis, prefix), nightly: nightlyQueue(redis, prefix) };
+  for (const queue of Object.values(queues)) queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const unwatch = [
     watchQueueDepth(queues.realtime),
     watchQueueDepth(queues.nightly),
@@ -89,6 +90,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
         queues: [queues.realtime, queues.nightly],
         failures: new FailureLog(redis, prefix),
         status: new StatusStore(redis, prefix),
+        ...(models.sor ? { recentRuns: () => recentRuns(models.sor!.pool, 30) } : {}),
         lastNightlyRun: async () => {
           const id = (await runs.activeId()) ?? (await runs.recentIds(1))[0];
           return id ? runs.get(id) : undefined;
@@ -102,7 +104,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
         logger: logger.child({ module: 'outbound' }),
       }),
       predictRouter({ scoring, auth: config.predict }),
-      adminRouterFor(config, redis, logger, signIns),
+      adminRouter({ auth: config.admin, queue: queues.nightly, store: runs, limiter: signIns, logger: logger.child({ module: 'admin' }) }),
       modelsRouter({ admin: config.admin, registry: models.sor?.registry, limiter: signIns, logger: logger.child({ module: 'admin' }) }),
     ],
   });

@@ -1,7 +1,8 @@
 /**
  * The worker process: signs in to Salesforce, loads the model in a scoring thread, and runs the
- * real-time batcher and batch worker until stopped. Shutdown order: stop batching, close the BullMQ
- * worker (an active batch finishes or returns to the queue), close the scoring thread, close Redis.
+ * real-time batcher and batch worker and the nightly worker (nightly.ts) until stopped. Shutdown
+ * order: stop batching, close the BullMQ workers (an active batch or chunk finishes or returns to the
+ * queue), close the scoring thread, close Redis.
  */
 import type { Config } from '../config/index.js';
 import type { BatchOutcome } from '../core/rescore.js';
@@ -37,7 +38,7 @@ export interface WorkerProcessOptions {
 export async function startWorkerProcess(config: Config, logger: Logger, options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
   const connection = createRedis(config.redisUrl, 'worker');
   const batcherConnection = createRedis(config.redisUrl, 'worker');
-  for (const c of [connection, batcherConnection]) c.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+  for (const c of [connection, batcherConnection]) c.on('error', (error) => logger.warn({ err: error }, 'redis error'));
   await waitForRedis(connection, config.redisUrl);
 
   const salesforce = await connectSalesforce(config.salesforce!, logger);
@@ -63,7 +64,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     logger: logger.child({ module: 'realtime' }),
     onBatch: (outcome, data) => {
       observeBatchOutcome(outcome, 'realtime');
-      status.recordApiUsage(salesforce.apiUsage).catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'could not store the API usage'));
+      status.recordApiUsage(salesforce.apiUsage).catch((error: unknown) => logger.debug({ err: error }, 'could not store the API usage'));
       options.onBatch?.(outcome, data);
     },
   });
@@ -80,7 +81,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     claimIdleMs: config.queue.lockDurationMs,
     logger: logger.child({ module: 'batcher' }),
   });
-  const nightly = await startNightly(config, connection, salesforce, scoring, failures, logger.child({ module: 'nightly' }));
+  const database = models.sor && { pool: models.sor.pool, copy: models.sor.copy, history: config.lifecycle.history, retentionDays: config.lifecycle.historyRetentionDays };
+  const nightly = await startNightly(config, connection, salesforce, scoring, failures, logger.child({ module: 'nightly' }), database);
   await batcher.start();
   logger.info({ modelVersion: scoring.modelVersion, queuePrefix: config.queue.prefix }, 'worker ready');
 

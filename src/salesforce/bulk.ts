@@ -2,22 +2,21 @@
  * Bulk API 2.0 for the nightly run: query jobs (create, poll, result pages by `Sforce-Locator`) and
  * `update` ingest jobs (create, upload one CSV file, close, poll, failed and unprocessed records).
  *
- * jsforce's generic request parses JSON and its bulk2 helpers give up polling after 30 s and do not
- * pass `maxRecords`, so CSV goes through `fetch` with the connection's access token. A 401
- * INVALID_SESSION_ID signs a fresh JWT (the token provider shares one sign-in between callers) and
- * repeats the call once, so a token that expires during a long poll does not break the run. Every
- * call is counted in the client's `calls` (by kind) and in this object's `calls`.
+ * jsforce's bulk2 helpers give up polling after 30 s and do not pass `maxRecords`, and its generic
+ * request parses JSON, so these calls go through the client's raw `send` (the same seam as every
+ * other call: session renewal, safe-request retries, call counting and `Sforce-Limit-Info` live
+ * there). This module only knows Bulk API 2.0's resources, its job states and how a results body is
+ * read; the CSV format is src/wire/bulk-csv.ts. Each instance meters its own calls (`takeCalls`), so a
+ * nightly run can record what it cost.
  * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../core/errors.js';
+import { backoffMs, POLL_GIVE_UP_MS, pollBackoff } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
-import { observeApiUsage, salesforceCalls } from '../observability/metrics.js';
-import type { CallKind, SalesforceClient } from './client.js';
-import { CsvRecordReader, parseCsvRecords, type RecordBatch } from './csv-records.js';
-import { classifySalesforceError } from './errors.js';
+import { CsvRecordReader, parseCsvRecords, type RecordBatch } from '../wire/bulk-csv.js';
+import { CallMeter, type CallKind, type DailyApiUsage, type RawRequest, type SalesforceClient } from './client.js';
+import { isRetryableRecordError } from './errors.js';
 
 export type BulkJobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
 const TERMINAL: ReadonlySet<BulkJobState> = new Set(['JobComplete', 'Failed', 'Aborted']);
@@ -74,18 +73,10 @@ export interface RecordResult {
   /** `sf__Error` split into Salesforce's status code and message (empty for unprocessed records). */
   statusCode: string;
   message: string;
+  /** May pass in a later job: an unprocessed record, or a failure such as UNABLE_TO_LOCK_ROW (errors.ts). */
+  retryable: boolean;
   /** The columns that were sent, by name (without the sf__ columns). */
   values: Record<string, string>;
-}
-
-interface Send {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  path: string;
-  json?: unknown;
-  csvFile?: string;
-  accept?: string;
-  /** Aborts the request and its body (a results download that went silent). */
-  signal?: AbortSignal;
 }
 
 /** How a results body that stops short is reported; the caller reads the same page again. */
@@ -157,108 +148,45 @@ async function* csvRows(reader: CsvRecordReader): AsyncIterable<string[]> {
 const ROWS_PER_PARSE = 1_000;
 
 export class BulkClient {
-  /** Calls made through this object. */
-  calls = 0;
+  private readonly meter = new CallMeter();
 
   constructor(
     readonly client: SalesforceClient,
     private readonly options: {
       logger?: Logger;
       poll?: PollOptions;
-      getRetries?: number;
       /** A results page that sends nothing for this long is given up (and read again). @defaultValue 120000 */
       resultIdleTimeoutMs?: number;
     } = {},
   ) {}
 
+  /** Calls made through this object so far. */
+  get calls(): number {
+    return this.meter.calls;
+  }
+
+  /** Calls made through this object since the last `takeCalls()`. */
+  takeCalls(): number {
+    return this.meter.take();
+  }
+
   private get base(): string {
     return `/services/data/v${this.client.config.apiVersion}/jobs`;
   }
 
-  private async refresh(): Promise<void> {
-    this.options.logger?.info('Salesforce session expired during a Bulk API call; signing a new JWT assertion');
-    const fresh = await this.client.tokens.signIn();
-    this.client.connection.accessToken = fresh.accessToken;
-    if (fresh.instanceUrl !== this.client.connection.instanceUrl) this.client.connection.instanceUrl = fresh.instanceUrl;
+  private send(kind: CallKind, action: string, request: RawRequest): Promise<Response> {
+    return this.client.send(kind, action, request, { meter: this.meter });
   }
 
-  private count(kind: CallKind): void {
-    this.calls += 1;
-    this.client.calls.set(kind, (this.client.calls.get(kind) ?? 0) + 1);
-    salesforceCalls.inc({ kind });
-  }
-
-  /** One HTTP call; returns the response when it is 2xx, throws a classified AppError otherwise. */
-  private async send(kind: CallKind, action: string, request: Send): Promise<Response> {
-    const getRetries = request.method === 'GET' ? (this.options.getRetries ?? 3) : 0;
-    let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
-      this.count(kind);
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${this.client.connection.accessToken}`,
-        accept: request.accept ?? 'application/json',
-      };
-      let body: BodyInit | undefined;
-      if (request.json !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(request.json);
-      } else if (request.csvFile !== undefined) {
-        headers['content-type'] = 'text/csv';
-        headers['content-length'] = String((await stat(request.csvFile)).size);
-        // Streamed from disk as the socket takes it, so a 100 MB part is never held in memory: a Blob
-        // body is read whole, and on Node 20 Readable.toWeb() reads the file ahead without limit.
-        body = createReadStream(request.csvFile, { highWaterMark: 1 << 20 }) as unknown as BodyInit;
-      }
-      let response: Response;
-      try {
-        response = await fetch(`${this.client.connection.instanceUrl}${request.path}`, {
-          method: request.method,
-          headers,
-          body,
-          signal: request.signal,
-          ...(request.csvFile ? { duplex: 'half' } : {}),
-        } as RequestInit);
-      } catch (error) {
-        if (attempt < getRetries) {
-          await sleep(500 * 2 ** attempt);
-          continue;
-        }
-        throw classifySalesforceError(Object.assign(new Error((error as Error).message), { name: 'FetchError', code: (error as { cause?: { code?: string } }).cause?.code }), action);
-      }
-      // `Sforce-Limit-Info: api-usage=used/limit`, as on every REST response (headers_api_usage.htm).
-      const usage = /api-usage=(\d+)\/(\d+)/.exec(response.headers.get('sforce-limit-info') ?? '');
-      if (usage) observeApiUsage({ used: Number(usage[1]), limit: Number(usage[2]) });
-      if (response.ok) return response;
-      const text = await response.text();
-      let errorCode = `ERROR_HTTP_${response.status}`;
-      let message = text.slice(0, 500);
-      try {
-        const parsed = JSON.parse(text) as Array<{ errorCode?: string; message?: string }> | { errorCode?: string; message?: string };
-        const first = Array.isArray(parsed) ? parsed[0] : parsed;
-        if (first?.errorCode) errorCode = first.errorCode;
-        if (first?.message) message = first.message;
-      } catch {
-        // Not JSON: keep the status code.
-      }
-      if (response.status === 401 && errorCode === 'INVALID_SESSION_ID' && !refreshed) {
-        refreshed = true;
-        await this.refresh();
-        attempt -= 1;
-        continue;
-      }
-      if (response.status >= 500 && attempt < getRetries) {
-        await sleep(500 * 2 ** attempt);
-        continue;
-      }
-      const error = Object.assign(new Error(message), { name: errorCode, errorCode, status: response.status });
-      throw classifySalesforceError(error, action);
-    }
-  }
-
-  private async json<T>(kind: CallKind, action: string, request: Send): Promise<T> {
+  private async json<T>(kind: CallKind, action: string, request: RawRequest): Promise<T> {
     const response = await this.send(kind, action, request);
     const text = await response.text();
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** The org's daily API allowance (counted with this object's calls); see SalesforceClient.dailyApiUsage. */
+  dailyApiUsage(): Promise<DailyApiUsage> {
+    return this.client.dailyApiUsage({ meter: this.meter });
   }
 
   // --- Query jobs -----------------------------------------------------------------------------
@@ -276,10 +204,10 @@ export class BulkClient {
    * give-up: a busy org can queue a job for many minutes).
    */
   async waitForJob(kind: 'query' | 'ingest', id: string, options: PollOptions = {}): Promise<BulkJobInfo> {
-    const o = { initialMs: 1_000, maxMs: 30_000, timeoutMs: 6 * 3_600_000, ...this.options.poll, ...options };
+    const o = { initialMs: 1_000, maxMs: 30_000, timeoutMs: POLL_GIVE_UP_MS, ...this.options.poll, ...options };
     const started = Date.now();
     let wait = o.initialMs;
-    for (;;) {
+    for (let poll = 1; ; poll++) {
       await sleep(wait);
       const info = await this.jobInfo(kind, id);
       o.onPoll?.(info);
@@ -292,7 +220,7 @@ export class BulkClient {
           details: { jobId: id, state: info.state },
         });
       }
-      wait = Math.min(o.maxMs, Math.round(wait * 1.6));
+      wait = backoffMs(poll + 1, pollBackoff(o.initialMs, o.maxMs));
       const processed = info.numberRecordsProcessed ?? 0;
       if (o.progress && processed >= o.progress.records) {
         // Every record is processed and the job is only being closed: it is done in a moment.
@@ -396,7 +324,7 @@ export class BulkClient {
       const colon = error.indexOf(':');
       const statusCode = colon > 0 ? error.slice(0, colon) : error;
       const message = colon > 0 ? error.slice(colon + 1).replace(/:[^:]*$/, '') : '';
-      yield { id, statusCode, message, values };
+      yield { id, statusCode, message, retryable: which === 'unprocessedrecords' || isRetryableRecordError(statusCode), values };
     }
   }
 }

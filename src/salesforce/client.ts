@@ -1,12 +1,24 @@
 /**
- * The worker's Salesforce client: one jsforce Connection per process, reused across jobs, with an
- * explicit API version and a `refreshFn` that signs a fresh JWT assertion when Salesforce answers
- * 401 INVALID_SESSION_ID. Every call is counted by kind, and the org's allowance is read from the
- * `Sforce-Limit-Info` header of each response.
+ * The worker's Salesforce client, the one HTTP seam to the org: one jsforce Connection per process,
+ * reused across jobs, with an explicit API version. Every call, REST through jsforce (`request`) or
+ * raw through fetch (`send`, for Bulk API 2.0's CSV bodies, which jsforce cannot stream), goes through
+ * here, so in one place:
+ * - the session: a 401 INVALID_SESSION_ID signs a fresh JWT assertion (one sign-in shared by every
+ *   caller) and repeats the call, a bounded number of times in a row;
+ * - safe requests (GET, HEAD) that failed on the network or with 429/5xx are sent again with
+ *   back-off (core/retry-policy.ts);
+ * - every call is counted, by kind, in the process's counters and, when the caller passes one, in a
+ *   CallMeter of its own (a nightly run's record of its calls);
+ * - the org's allowance is read from the `Sforce-Limit-Info` header of each response.
+ * Nothing outside src/salesforce/ touches the token or the counters.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from 'jsforce';
 import type { SalesforceConfig } from '../config/index.js';
 import { AppError, isAppError } from '../core/errors.js';
+import { backoffMs, SAFE_REQUEST_RETRY } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
 import { observeApiUsage, salesforceCalls } from '../observability/metrics.js';
 import { TokenProvider, type Token } from './auth.js';
@@ -77,10 +89,50 @@ export interface DailyApiUsage {
 }
 
 export interface RetryOptions {
-  /** jsforce retries GETs on 429/5xx and network errors. @defaultValue 5 */
+  /** Retries of a safe request (GET, HEAD) on 429/5xx and network errors. @defaultValue SAFE_REQUEST_RETRY.maxRetries (5) */
   maxRetries?: number;
-  /** First back-off in ms, doubled each try. @defaultValue 500 */
+  /** First back-off in ms, doubled each try. @defaultValue SAFE_REQUEST_RETRY.backoff.baseMs (500) */
   minTimeout?: number;
+}
+
+/** Counts the calls made on behalf of one caller (e.g. one attempt of a nightly chunk). */
+export class CallMeter {
+  private count = 0;
+  private taken = 0;
+
+  /** Called by the client for each HTTP call it sends for the meter's owner. */
+  add(): void {
+    this.count += 1;
+  }
+
+  /** Calls so far. */
+  get calls(): number {
+    return this.count;
+  }
+
+  /** Calls since the last `take()` (so a caller can add them to a record once). */
+  take(): number {
+    const n = this.count - this.taken;
+    this.taken = this.count;
+    return n;
+  }
+}
+
+/** One call's options: the meter of the caller it is made for. */
+export interface CallOptions {
+  meter?: CallMeter;
+}
+
+/** A raw request (Bulk API 2.0): a JSON body, or a CSV file streamed from disk; the response is returned unread. */
+export interface RawRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Path from the instance URL, e.g. `/services/data/v66.0/jobs/query`. */
+  path: string;
+  json?: unknown;
+  csvFile?: string;
+  accept?: string;
+  /** Aborts the request and its body (a results download that went silent). */
+  signal?: AbortSignal;
 }
 
 export interface ClientOptions {
@@ -110,31 +162,24 @@ export class SalesforceClient {
   private lastRefreshError?: unknown;
   private readonly retry: Required<RetryOptions>;
 
+  private readonly maxRefreshes: number;
+
   constructor(
     readonly config: Pick<SalesforceConfig, 'apiVersion'>,
     readonly tokens: TokenProvider,
     token: Token,
     private readonly options: ClientOptions = {},
   ) {
-    this.retry = { maxRetries: options.retry?.maxRetries ?? 5, minTimeout: options.retry?.minTimeout ?? 500 };
-    const maxRefreshes = options.maxConsecutiveRefreshes ?? 3;
+    this.retry = { maxRetries: options.retry?.maxRetries ?? SAFE_REQUEST_RETRY.maxRetries, minTimeout: options.retry?.minTimeout ?? SAFE_REQUEST_RETRY.backoff.baseMs };
+    this.maxRefreshes = options.maxConsecutiveRefreshes ?? 3;
     this.connection = new Connection({
       instanceUrl: token.instanceUrl,
       accessToken: token.accessToken,
       version: config.apiVersion,
       // jsforce calls this on a 401 and shares one refresh between concurrent requests.
       refreshFn: (_conn, callback) => {
-        if (this.consecutiveRefreshes >= maxRefreshes) {
-          callback(new Error(`Salesforce refused ${maxRefreshes} fresh sessions in a row`));
-          return;
-        }
-        this.consecutiveRefreshes += 1;
-        this.options.logger?.info('Salesforce session expired; signing a new JWT assertion');
-        this.tokens.signIn().then(
-          (fresh) => {
-            if (fresh.instanceUrl !== this.connection.instanceUrl) this.connection.instanceUrl = fresh.instanceUrl;
-            callback(null, fresh.accessToken);
-          },
+        this.renewSession().then(
+          (accessToken) => callback(null, accessToken),
           (error: unknown) => {
             this.lastRefreshError = error;
             callback(error as Error);
@@ -142,6 +187,34 @@ export class SalesforceClient {
         );
       },
     });
+  }
+
+  /**
+   * A fresh session after a 401, for REST (jsforce's refreshFn) and raw calls alike: one sign-in shared
+   * by concurrent callers, at most `maxConsecutiveRefreshes` in a row without a successful call.
+   */
+  private async renewSession(): Promise<string> {
+    if (this.consecutiveRefreshes >= this.maxRefreshes) throw new Error(`Salesforce refused ${this.maxRefreshes} fresh sessions in a row`);
+    this.consecutiveRefreshes += 1;
+    this.options.logger?.info('Salesforce session expired; signing a new JWT assertion');
+    const fresh = await this.tokens.signIn();
+    if (fresh.instanceUrl !== this.connection.instanceUrl) this.connection.instanceUrl = fresh.instanceUrl;
+    this.connection.accessToken = fresh.accessToken;
+    return fresh.accessToken;
+  }
+
+  private count(kind: CallKind, meter?: CallMeter): void {
+    this.calls.set(kind, (this.calls.get(kind) ?? 0) + 1);
+    meter?.add();
+    salesforceCalls.inc({ kind });
+  }
+
+  /** `Sforce-Limit-Info: api-usage=used/limit`, as on every REST response (headers_api_usage.htm). */
+  private readLimitInfo(header: string | null): void {
+    const usage = /api-usage=(\d+)\/(\d+)/.exec(header ?? '');
+    if (!usage) return;
+    this.connection.limitInfo = { ...this.connection.limitInfo, apiUsage: { used: Number(usage[1]), limit: Number(usage[2]) } };
+    observeApiUsage(this.apiUsage);
   }
 
   /** Signs in and returns a client whose connection is ready for use. */
@@ -165,12 +238,12 @@ export class SalesforceClient {
     return `/services/data/v${this.config.apiVersion}`;
   }
 
-  /** Sends one REST request through jsforce (session refresh, GET retries) and counts it. */
-  async request<T>(kind: CallKind, action: string, request: HttpRequest): Promise<T> {
-    this.calls.set(kind, (this.calls.get(kind) ?? 0) + 1);
-    salesforceCalls.inc({ kind });
+  /** Sends one REST request through jsforce (session refresh, safe-request retries) and counts it. */
+  async request<T>(kind: CallKind, action: string, request: HttpRequest, options: CallOptions = {}): Promise<T> {
+    this.count(kind, options.meter);
     try {
-      const result = (await this.connection.request<T>(request, { retry: this.retry })) as T;
+      const retry = { ...this.retry, methods: [...SAFE_REQUEST_RETRY.methods], statusCodes: [...SAFE_REQUEST_RETRY.statuses] };
+      const result = (await this.connection.request<T>(request, { retry })) as T;
       this.consecutiveRefreshes = 0;
       observeApiUsage(this.apiUsage);
       return result;
@@ -193,6 +266,81 @@ export class SalesforceClient {
         });
       }
       throw classifySalesforceError(error, action);
+    }
+  }
+
+  /**
+   * Sends one raw request (Bulk API 2.0) with the session's token and returns the response, unread,
+   * when it is 2xx; throws a classified AppError otherwise. A 401 INVALID_SESSION_ID renews the session
+   * and repeats the call; a safe request that failed on the network or with 429/5xx is repeated with
+   * back-off. Each HTTP call is counted.
+   */
+  async send(kind: CallKind, action: string, request: RawRequest, options: CallOptions = {}): Promise<Response> {
+    const safe = SAFE_REQUEST_RETRY.methods.includes(request.method);
+    const retries = safe ? this.retry.maxRetries : 0;
+    const backoff = { ...SAFE_REQUEST_RETRY.backoff, baseMs: this.retry.minTimeout };
+    let renewed = false;
+    for (let attempt = 0; ; attempt++) {
+      this.count(kind, options.meter);
+      const headers: Record<string, string> = { authorization: `Bearer ${this.connection.accessToken}`, accept: request.accept ?? 'application/json' };
+      let body: BodyInit | undefined;
+      if (request.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(request.json);
+      } else if (request.csvFile !== undefined) {
+        headers['content-type'] = 'text/csv';
+        headers['content-length'] = String((await stat(request.csvFile)).size);
+        // Streamed from disk as the socket takes it, so a 100 MB part is never held in memory: a Blob
+        // body is read whole, and Readable.toWeb() reads the file ahead without limit.
+        body = createReadStream(request.csvFile, { highWaterMark: 1 << 20 }) as unknown as BodyInit;
+      }
+      let response: Response;
+      try {
+        response = await fetch(`${this.connection.instanceUrl}${request.path}`, {
+          method: request.method,
+          headers,
+          body,
+          signal: request.signal,
+          ...(request.csvFile ? { duplex: 'half' } : {}),
+        } as RequestInit);
+      } catch (error) {
+        if (attempt < retries && !request.signal?.aborted) {
+          await sleep(backoffMs(attempt + 1, backoff));
+          continue;
+        }
+        throw classifySalesforceError(Object.assign(new Error((error as Error).message, { cause: error }), { name: 'FetchError', code: (error as { cause?: { code?: string } }).cause?.code }), action);
+      }
+      this.readLimitInfo(response.headers.get('sforce-limit-info'));
+      if (response.ok) {
+        this.consecutiveRefreshes = 0;
+        return response;
+      }
+      const text = await response.text();
+      let errorCode = `ERROR_HTTP_${response.status}`;
+      let message = text.slice(0, 500);
+      try {
+        const parsed = JSON.parse(text) as Array<{ errorCode?: string; message?: string }> | { errorCode?: string; message?: string };
+        const first = Array.isArray(parsed) ? parsed[0] : parsed;
+        if (first?.errorCode) errorCode = first.errorCode;
+        if (first?.message) message = first.message;
+      } catch {
+        // Not JSON: keep the status code.
+      }
+      if (response.status === 401 && errorCode === 'INVALID_SESSION_ID' && !renewed) {
+        renewed = true;
+        try {
+          await this.renewSession();
+        } catch (cause) {
+          throw cause instanceof AppError ? cause : new AppError({ code: 'SF_SESSION_EXPIRED', message: `${action}: the session expired and signing in again failed.`, cause });
+        }
+        attempt -= 1;
+        continue;
+      }
+      if (SAFE_REQUEST_RETRY.statuses.includes(response.status) && attempt < retries) {
+        await sleep(backoffMs(attempt + 1, backoff));
+        continue;
+      }
+      throw classifySalesforceError(Object.assign(new Error(message), { name: errorCode, errorCode, status: response.status }), action);
     }
   }
 
@@ -255,8 +403,8 @@ export class SalesforceClient {
   }
 
   /** The org's limits; `DailyApiRequests.Remaining` is the allowance left today. */
-  limits(): Promise<OrgLimits> {
-    return this.request<OrgLimits>('limits', 'Read org limits', { method: 'GET', url: `${this.basePath()}/limits` });
+  limits(options: CallOptions = {}): Promise<OrgLimits> {
+    return this.request<OrgLimits>('limits', 'Read org limits', { method: 'GET', url: `${this.basePath()}/limits` }, options);
   }
 
   /**
@@ -266,10 +414,10 @@ export class SalesforceClient {
    * (headers_api_usage.htm), from the refused response itself or, when it had none, from the
    * version's resource list (which needs only API Enabled). Other failures are thrown as they are.
    */
-  async dailyApiUsage(): Promise<DailyApiUsage> {
+  async dailyApiUsage(options: CallOptions = {}): Promise<DailyApiUsage> {
     this.connection.limitInfo = {};
     try {
-      const limits = await this.limits();
+      const limits = await this.limits(options);
       const daily = limits.DailyApiRequests;
       if (daily) return { used: daily.Max - daily.Remaining, limit: daily.Max, remaining: daily.Remaining, source: 'limits', calls: 1 };
       const usage = this.apiUsage;
@@ -280,7 +428,7 @@ export class SalesforceClient {
       let calls = 1;
       let usage = this.apiUsage;
       if (!usage) {
-        await this.resources();
+        await this.resources(options);
         calls += 1;
         usage = this.apiUsage;
       }
@@ -290,8 +438,8 @@ export class SalesforceClient {
   }
 
   /** The API version's resource list (`GET /services/data/vXX.X`); needs no permission beyond API Enabled. */
-  resources(): Promise<Record<string, string>> {
-    return this.request('other', 'Read the API resource list', { method: 'GET', url: this.basePath() });
+  resources(options: CallOptions = {}): Promise<Record<string, string>> {
+    return this.request('other', 'Read the API resource list', { method: 'GET', url: this.basePath() }, options);
   }
 
   describe(sobject: string): Promise<{ fields: Array<{ name: string; type: string; updateable: boolean }> }> {

@@ -10,7 +10,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isAppError } from '../core/errors.js';
 import { ScoringEngine, isFailure } from './engine.js';
 import { formatFactors } from './reasons.js';
-import { RowsRescorer } from './rows.js';
+import { RowsRescorer, type RowsRequest, type RowsResult } from './rows.js';
+import { parseCsvRecords } from '../wire/bulk-csv.js';
 import type { CompactResult, ModelSlot, ThreadData, ThreadRequest, ThreadResponse, ThreadResult } from './thread.js';
 
 const port = parentPort!;
@@ -106,6 +107,23 @@ function describe(): Extract<ThreadResponse, { type: 'models' }>['models'] {
   return { champion: { version: champion, spec: spec(champion) }, shadow: shadow ? { version: shadow, spec: spec(shadow) } : null, width: loaded.get(champion)!.engine.encoder.width };
 }
 
+/**
+ * Rows re-scored by `entry`; when `shadowVersion` is this thread's shadow (the one the run started
+ * with), the shadow scores the same rows too, parsed once, and its rows come back in `shadow`.
+ */
+async function rescoreRows(entry: Loaded, request: RowsRequest, shadowVersion: string | undefined): Promise<RowsResult> {
+  if (!shadowVersion || shadowVersion !== shadow || shadowVersion === entry.engine.modelVersion) return entry.rows.rescore(request);
+  const rows = request.csv ? parseCsvRecords(request.csv.bytes) : (request.rows ?? []);
+  const parsed = { ...request, rows, csv: undefined, keepScored: true };
+  const { scoredRows, ...result } = await entry.rows.rescore(parsed);
+  // The shadow never fails the champion's work: what went wrong comes back beside the result.
+  try {
+    return { ...result, shadow: await using(shadowVersion, (s) => s.rows.compare(parsed, scoredRows!, 'nightly')) };
+  } catch (error) {
+    return { ...result, shadowError: (error as Error)?.message ?? String(error) };
+  }
+}
+
 function handle(message: ThreadRequest): void {
   const reply = (response: ThreadResponse) => port.postMessage(response);
   const fail = (id: number) => (error: unknown) => reply({ type: 'failed', id, error: serializeError(error) });
@@ -117,7 +135,7 @@ function handle(message: ThreadRequest): void {
       setModels(message).then(() => reply({ type: 'models', id: message.id, models: describe() }), fail(message.id));
       return;
     case 'rows':
-      using(message.version, (entry) => entry.rows.rescore(message.request)).then((result) => reply({ type: 'rows', id: message.id, result }), fail(message.id));
+      using(message.version, (entry) => rescoreRows(entry, message.request, message.shadow)).then((result) => reply({ type: 'rows', id: message.id, result }), fail(message.id));
       return;
     case 'predict': {
       const now = new Date(message.now);

@@ -51,7 +51,7 @@ export interface ThreadModels {
 export type ThreadRequest =
   | { type: 'score'; id: number; records: readonly unknown[]; reasons: boolean; now: number; version?: string; withShadow?: boolean }
   | { type: 'predict'; id: number; records: readonly unknown[]; reasons: boolean; now: number; version?: string }
-  | { type: 'rows'; id: number; request: RowsRequest; version?: string }
+  | { type: 'rows'; id: number; request: RowsRequest; version?: string; shadow?: string }
   | { type: 'models'; id: number; champion: ModelSlot; shadow: ModelSlot | null }
   | { type: 'close' };
 
@@ -222,12 +222,13 @@ export class ScoringThread {
   /**
    * Re-scores raw query rows in the thread and returns the Bulk ingest lines of the records that
    * change (see rows.ts): the nightly run's path, where per-record objects would cost more to pass
-   * between threads than to score.
+   * between threads than to score. With `shadow` (the shadow version the run pinned) and that shadow
+   * still loaded, the shadow scores the same rows and its rows come back in `shadow`.
    */
-  rescoreRows(request: RowsRequest, version?: string): Promise<RowsResult> {
+  rescoreRows(request: RowsRequest, version?: string, shadow?: string): Promise<RowsResult> {
     const records = request.rows?.length ?? request.csv?.count ?? 0;
     // CSV bytes move to the thread instead of being copied (the caller must not reuse them).
-    return this.request<RowsResult>(records, request.reasons, (id) => ({ type: 'rows', id, request, version }), request.csv ? [request.csv.bytes.buffer as ArrayBuffer] : []);
+    return this.request<RowsResult>(records, request.reasons, (id) => ({ type: 'rows', id, request, version, shadow }), request.csv ? [request.csv.bytes.buffer as ArrayBuffer] : []);
   }
 
   private request<T>(records: number, reasons: boolean, message: (id: number) => ThreadRequest, transfer: ArrayBuffer[] = []): Promise<T> {

@@ -1,7 +1,16 @@
 /** The model card: what the model was trained on, how well it did, and how to reproduce it. */
 import type { GbtParams } from './gbt.js';
 import type { CalibrationBin, Metrics } from './metrics.js';
-import type { TuningRow } from './train.js';
+
+export interface TuningRow {
+  maxDepth: number;
+  learningRate: number;
+  minLeaf: number;
+  subsample: number;
+  rounds: number;
+  auc: number;
+  logloss: number;
+}
 
 export interface ModelCard {
   modelVersion: string;

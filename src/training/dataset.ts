@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { parseCsvWithHeader } from '../wire/bulk-csv.js';
 import { ACCOUNT_FIELDS, INPUT_FIELDS, LABEL_FIELD } from '../core/account-fields.js';
 import { AppError } from '../core/errors.js';
 import type { AccountRecord } from '../scoring/encoder.js';
@@ -67,15 +67,15 @@ export function parseTrainingCsv(bytes: Buffer | string, source: string): Labell
   let rows: Record<string, string>[];
   let header: Set<string>;
   try {
+    const parsed = parseCsvWithHeader(typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes));
     // The header first, so a file with the wrong columns is reported as such, not as ragged rows.
-    const first = parse(bytes, { to_line: 1, bom: true }) as string[][];
-    header = new Set((first[0] ?? []).map((c) => c.trim()));
+    header = new Set(parsed.header);
     const needed = [...INPUT_FIELDS, LABEL_FIELD].map((f) => f.csvColumn!);
     const missing = needed.filter((c) => !header.has(c));
     if (missing.length > 0) {
       throw invalid(`${source} is missing column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}.`, 'The file must have the Telco Customer Churn columns (see models/README.md).', { missing });
     }
-    rows = parse(bytes, { columns: (h: string[]) => h.map((c) => c.trim()), skip_empty_lines: true, bom: true }) as Record<string, string>[];
+    rows = parsed.rows;
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw new AppError({ code: 'TRAINING_DATA_INVALID', message: `${source} is not readable CSV: ${(error as Error).message}`, cause: error });

@@ -10,7 +10,7 @@ import { basename, dirname } from 'node:path';
 import { ACCOUNT_FIELDS } from '../core/account-fields.js';
 import { createEncoder } from '../scoring/encoder.js';
 import { parseSpec, type FeatureSpec } from '../scoring/spec.js';
-import { renderCardMarkdown, type ModelCard } from './card.js';
+import { renderCardMarkdown, type ModelCard, type TuningRow } from './card.js';
 import { crossValidateGbt, crossValidateLogistic, encodeAll } from './cv.js';
 import type { LabelledData } from './dataset.js';
 import { fitSpec } from './fit-spec.js';
@@ -62,16 +62,6 @@ export const TUNING_GRID = {
  * the same folds tells how our CV relates to that reference (models/README.md).
  */
 export const SKLEARN_GBM_DEFAULTS: GbtParams = { rounds: 100, learningRate: 0.1, maxDepth: 3, minLeaf: 1, subsample: 1, lambda: 0, maxBins: 255 };
-
-export interface TuningRow {
-  maxDepth: number;
-  learningRate: number;
-  minLeaf: number;
-  subsample: number;
-  rounds: number;
-  auc: number;
-  logloss: number;
-}
 
 function tune(data: LabelledData, base: GbtParams, folds: number, seed: number, progress: (l: string) => void): { best: GbtParams; rows: TuningRow[] } {
   const rows: TuningRow[] = [];

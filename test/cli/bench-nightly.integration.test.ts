@@ -1,5 +1,6 @@
 /** `churn-worker bench nightly` end to end on a small org: the emulator, a worker process, real Redis. */
 import { describe, expect, it } from 'vitest';
+import { TEST_DATABASE_URL } from '../helpers/database.js';
 import { cleanEnv, runToEnd } from '../helpers/process.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -17,4 +18,21 @@ describe('churn-worker bench nightly', () => {
     expect(cpu.every((s) => typeof s === 'number' && s >= 0) && cpu.some((s) => s > 0)).toBe(true);
     expect(figures.counts).toMatchObject({ read: 3000, written: 3000, failed: 0 });
   }, 120_000);
+
+  it('when asked to compare history off and on, then both runs are timed, the second appends one history row per written score, and the ratio is reported', async () => {
+    const { code, output } = await runToEnd(['bench', 'nightly', '--accounts', '2000', '--history', 'compare', '--no-floor'], cleanEnv({ REDIS_URL, DATABASE_URL: TEST_DATABASE_URL, DATABASE_TLS: 'off' }));
+    expect(code, output).toBe(0);
+    const figures = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown> & { historyOff: Record<string, unknown> };
+    expect(figures).toMatchObject({ configuration: 'history on', history: true, historyRows: 2000, runRecords: 1, counts: { written: 2000 } });
+    expect(figures.historyOff).toMatchObject({ configuration: 'history off', counts: { written: 2000 } });
+    expect(figures.historyOff.historyRows).toBeUndefined();
+    expect(figures.secondsRatioToHistoryOff).toBeCloseTo((figures.seconds as number) / (figures.historyOff.seconds as number), 1);
+    expect(output).toMatch(/history off: [\d.]+ s; history on: [\d.]+ s \(ratio [\d.]+\)/);
+  }, 180_000);
+
+  it('when asked for a shadow without a database, then it says DATABASE_URL is needed and runs nothing', async () => {
+    const { code, output } = await runToEnd(['bench', 'nightly', '--accounts', '100', '--shadow', 'on'], cleanEnv({ REDIS_URL }));
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/needs DATABASE_URL/);
+  }, 60_000);
 });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { adminRouter } from '../../src/http/admin/route.js';
 import { createLogger } from '../../src/log/logger.js';
 import { RunStore } from '../../src/queue/nightly-store.js';
-import { nightlyQueue } from '../../src/queue/nightly-worker.js';
+import { nightlyQueue } from '../../src/queue/nightly-jobs.js';
 import { REDIS_URL, testPrefix } from '../queue/nightly-helpers.js';
 
 let cleanup: (() => Promise<void>) | undefined;

@@ -14,7 +14,7 @@ import { adminRouter } from '../../src/http/admin/route.js';
 import { createApp, type AppDeps } from '../../src/http/app.js';
 import { SignInLimiter, SIGN_IN_LIMIT } from '../../src/http/dashboard/auth.js';
 import { RunStore } from '../../src/queue/nightly-store.js';
-import { nightlyQueue } from '../../src/queue/nightly-worker.js';
+import { nightlyQueue } from '../../src/queue/nightly-jobs.js';
 import { deleteKeysWithPrefix } from '../../src/queue/redis.js';
 import { REDIS_URL, testPrefix } from '../queue/nightly-helpers.js';
 

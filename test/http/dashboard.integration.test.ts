@@ -21,7 +21,7 @@ import { StatusStore } from '../../src/observability/status-store.js';
 import { FailureLog } from '../../src/queue/failures.js';
 import { QUEUES } from '../../src/queue/names.js';
 import { RunStore } from '../../src/queue/nightly-store.js';
-import { realtimeQueue } from '../../src/queue/realtime-worker.js';
+import { realtimeQueue } from '../../src/queue/realtime-jobs.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CHROMIUM = '/usr/bin/chromium';

@@ -19,7 +19,7 @@ import { createApp } from '../../src/http/app.js';
 import { redisReadiness } from '../../src/http/health.js';
 import { watchQueueDepth, watchRealtimeBacklog } from '../../src/observability/metrics.js';
 import { RealtimeIntake } from '../../src/queue/realtime-intake.js';
-import { realtimeQueue } from '../../src/queue/realtime-worker.js';
+import { realtimeQueue } from '../../src/queue/realtime-jobs.js';
 import { accountId, envelope, notificationId } from '../helpers/outbound.js';
 import { faultOf, ORG, post, startReceiver, type Receiver, type ReceiverOptions } from '../helpers/receiver.js';
 import { freePort, hasRedisServer, startRedisServer, stopRedisServer } from '../helpers/redis-server.js';

@@ -19,7 +19,7 @@ import { startMetricsServer } from '../../src/observability/server.js';
 import { countWrittenBands, StatusStore } from '../../src/observability/status-store.js';
 import { QUEUES } from '../../src/queue/names.js';
 import { RealtimeIntake } from '../../src/queue/realtime-intake.js';
-import { realtimeQueue } from '../../src/queue/realtime-worker.js';
+import { realtimeQueue } from '../../src/queue/realtime-jobs.js';
 import { SalesforceClient, TokenProvider } from '../../src/salesforce/index.js';
 import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { sampleAccount } from '../helpers/records.js';

@@ -5,8 +5,9 @@ import type { NightlyConfig } from '../../src/config/index.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FailureLog } from '../../src/queue/failures.js';
-import { startNightlyWorker } from '../../src/queue/nightly-worker.js';
-import type { RunRecord, RunStore } from '../../src/queue/nightly-store.js';
+import type { RunStore } from '../../src/queue/nightly-store.js';
+import type { RunRecord } from '../../src/nightly/state.js';
+import { nightlyWorker, threadScorer, type NightlyWiring } from '../../src/runtime/nightly.js';
 import { SalesforceClient } from '../../src/salesforce/client.js';
 import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { ROOT } from '../helpers/process.js';
@@ -50,8 +51,8 @@ export interface Harness {
   prefix: string;
   scoring: ScoringThread;
   failures: FailureLog;
-  workers: Array<ReturnType<typeof startNightlyWorker>>;
-  startWorker(config?: Partial<NightlyConfig>): Promise<ReturnType<typeof startNightlyWorker>>;
+  workers: Array<ReturnType<typeof nightlyWorker>>;
+  startWorker(config?: Partial<NightlyConfig>, wiring?: Partial<NightlyWiring>): Promise<ReturnType<typeof nightlyWorker>>;
   close(): Promise<void>;
 }
 
@@ -69,18 +70,19 @@ export async function harness(orgOptions: EmulatorOptions = {}): Promise<Harness
     scoring,
     failures,
     workers,
-    async startWorker(config = {}) {
+    async startWorker(config = {}, wiring = {}) {
       const salesforce = await connectClient(org);
-      const w = startNightlyWorker({
+      const w = nightlyWorker({
         connection: redis,
         prefix,
         salesforce,
-        scorer: scoring,
+        scorer: threadScorer(scoring),
         failures,
         config: { ...TEST_NIGHTLY, ...config },
         lockDurationMs: 5_000,
         logger,
         retryDelayMs: () => 50,
+        ...wiring,
       });
       workers.push(w);
       return w;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/core/errors.js';
-import { buildSoql, chunkJobId, validateWhere } from '../../src/queue/nightly-jobs.js';
+import { chunkJobId } from '../../src/queue/nightly-jobs.js';
+import { buildSoql, validateWhere } from '../../src/nightly/query.js';
 
 describe('re-scoring filters (--where)', () => {
   it.each([

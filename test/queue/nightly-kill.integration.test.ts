@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { RunStore } from '../../src/queue/nightly-store.js';
-import { enqueueRun, nightlyQueue } from '../../src/queue/nightly-worker.js';
+import { enqueueRun, nightlyQueue } from '../../src/queue/nightly-jobs.js';
 import { admin } from '../emulator/helpers.js';
 import { cleanEnv, start, type Started } from '../helpers/process.js';
 import { REDIS_URL, scoredAccounts, testPrefix, waitForRun } from './nightly-helpers.js';

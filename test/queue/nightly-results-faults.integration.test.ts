@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResultsRequest } from '../../src/emulator/bulk/jobs.js';
-import { enqueueRun } from '../../src/queue/nightly-worker.js';
+import { enqueueRun } from '../../src/queue/nightly-jobs.js';
 import { admin } from '../emulator/helpers.js';
 import { harness, scoredAccounts, waitForRun, type Harness } from './nightly-helpers.js';
 

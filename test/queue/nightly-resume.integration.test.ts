@@ -3,9 +3,11 @@
  * closed) is aborted and replaced; finished steps are not redone.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { processChunk } from '../../src/queue/nightly-chunk.js';
+import { ChunkRunner } from '../../src/nightly/chunk.js';
+import type { NightlyDeps } from '../../src/nightly/ports.js';
+import { buildSoql } from '../../src/nightly/query.js';
 import { RunStore } from '../../src/queue/nightly-store.js';
-import { buildSoql } from '../../src/queue/nightly-jobs.js';
+import { threadScorer } from '../../src/runtime/nightly.js';
 import { BulkClient } from '../../src/salesforce/bulk.js';
 import { admin } from '../emulator/helpers.js';
 import { connectClient, harness, logger, scoredAccounts, TEST_NIGHTLY, type Harness } from './nightly-helpers.js';
@@ -36,25 +38,28 @@ describe('resuming a nightly chunk', () => {
     await store.create('resume-test', 'manual');
     await store.update('resume-test', { state: 'running', queryJobId: query.id, scoredAtMs: Date.now() });
     const run = (await store.get('resume-test'))!;
-    const ctx = (b: BulkClient) => ({
-      bulk: b,
-      scorer: h!.scoring,
-      store,
-      failures: h!.failures,
-      logger,
-      ...TEST_NIGHTLY,
-      chunkSize: 5_000,
-      enqueueNext: async () => {
-        throw new Error('a single page has no next page');
+    const deps: NightlyDeps = {
+      openBulk: () => new BulkClient(client),
+      log: store,
+      scorer: threadScorer(h.scoring),
+      failures: { record: (failures) => h!.failures.record(failures, 'nightly') },
+      queue: {
+        enqueueChunk: async () => {
+          throw new Error('a single page has no next page');
+        },
+        othersWaiting: async () => false,
       },
-    });
+      settings: { ...TEST_NIGHTLY, chunkSize: 5_000 },
+      logger,
+    };
+    const processChunk = (bulk: BulkClient, ...args: [typeof run, number, null]) => new ChunkRunner(deps).run(bulk, ...args);
 
-    await expect(processChunk(ctx(new DyingAfterCreate(client)), run, 0, null)).rejects.toThrow('worker died');
+    await expect(processChunk(new DyingAfterCreate(client), run, 0, null)).rejects.toThrow('worker died');
     const [crashed] = await store.chunks('resume-test');
     expect(crashed!.jobs).toEqual([expect.objectContaining({ part: 0, status: 'open' })]);
     const openJobId = crashed!.jobs[0]!.id;
 
-    const outcome = await processChunk(ctx(new BulkClient(client)), run, 0, null);
+    const outcome = await processChunk(new BulkClient(client), run, 0, null);
     expect(outcome.finishedRun).toBe(true);
     expect(outcome.counts).toMatchObject({ read: 1_000, written: 1_000 });
     const jobs = (await admin<Array<{ id: string; kind: string; state: string }>>(h.org, 'GET', '/bulk/jobs')).body.filter((j) => j.kind === 'ingest');
@@ -64,6 +69,6 @@ describe('resuming a nightly chunk', () => {
     expect((await store.get('resume-test'))!.state).toBe('completed');
 
     // A third attempt (a duplicate job delivery) finds the chunk done and does nothing.
-    expect(await processChunk(ctx(new BulkClient(client)), run, 0, null)).toMatchObject({ skipped: 'already done' });
+    expect(await processChunk(new BulkClient(client), run, 0, null)).toMatchObject({ skipped: 'already done' });
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/log/logger.js';
 import { NIGHTLY_SCHEDULER_ID } from '../../src/queue/nightly-jobs.js';
-import { nightlyQueue, registerNightlySchedule } from '../../src/queue/nightly-worker.js';
+import { nightlyQueue, registerNightlySchedule } from '../../src/queue/nightly-jobs.js';
 import { REDIS_URL, TEST_NIGHTLY, harness, scoredAccounts, testPrefix, waitForRun } from './nightly-helpers.js';
 
 const logger = createLogger('silent');

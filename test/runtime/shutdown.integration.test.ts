@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { RealtimeIntake } from '../../src/queue/realtime-intake.js';
-import { realtimeQueue } from '../../src/queue/realtime-worker.js';
+import { realtimeQueue } from '../../src/queue/realtime-jobs.js';
 import { cleanEnv, start, type Started } from '../helpers/process.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -19,18 +19,25 @@ import { parseArgs } from 'node:util';
 import { childEnv, loadConfig } from '../../config/index.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
 import { connectRedis } from '../../queue/redis.js';
-import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
-import { RunStore, FINISHED_STATES } from '../../queue/nightly-store.js';
+import { enqueueRun, nightlyQueue } from '../../queue/nightly-jobs.js';
+import { RunStore } from '../../queue/nightly-store.js';
+import { fieldsToRead } from '../../core/scored-fields.js';
+import { buildSoql } from '../../nightly/query.js';
+import { FINISHED_STATES } from '../../nightly/state.js';
 import { BulkClient } from '../../salesforce/bulk.js';
 import { SalesforceClient } from '../../salesforce/client.js';
 import { loadSpec, defaultSpecPath } from '../../scoring/spec.js';
+import type { DatabaseConfig } from '../../db/pool.js';
+import { openSystemOfRecord, readShippedModel } from '../../runtime/models.js';
 import type { Benchmark } from '../commands/bench.js';
 import { UsageError } from '../errors.js';
+import { benchDatabase } from './database.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(ROOT, 'bin/churn-worker');
 
 const usage = `Usage: churn-worker bench nightly [--accounts N] [--workers K] [--lock-rate R] [--chunk-size C] [--no-reasons] [--no-floor]
+                                  [--history off|on|compare] [--shadow off|on|compare]
 
 Starts the emulator with N accounts, measures the I/O floor (Bulk query download + ingest upload, no
 scoring), starts K worker processes, runs one full re-scoring and reports seconds, accounts/s,
@@ -46,7 +53,15 @@ accounts, workers, seconds, apiCalls, peakRssMb, floorSeconds, accountsPerSec, r
   --verbose        Print the workers' logs at the end (stderr)
   --node-options S NODE_OPTIONS of the worker processes, e.g. "--max-old-space-size=256"
   --steady P       Then change the inputs of P% of the Accounts and time a second run (the nightly
-                   steady state: only moved scores are written, with reasons)`;
+                   steady state: only moved scores are written, with reasons)
+  --history on     The workers keep the system of record in PostgreSQL at DATABASE_URL (in a schema of
+                   the benchmark's own, dropped at the end) and append every written score to the
+                   score history; off (the default): no DATABASE_URL, as outside production
+  --history compare  The same run without and then with the score history: both times and the ratio
+  --shadow on      With the system of record, a shadow model (the shipped model under another
+                   version) is set, so every page is scored twice; the history follows --history
+  --shadow compare The same run without and then with the shadow: both times and the ratio
+The comparisons start a new emulator (and floor) for each run, so both rewrite every Account.`;
 
 function num(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -112,8 +127,9 @@ async function measureFloor(client: SalesforceClient, soql: string, chunkSize: n
   return { seconds: (performance.now() - started) / 1000, calls: bulk.calls };
 }
 
-function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSize: number, reasons: boolean, redisUrl: string, modelPath: string, scoreBatch: number, nodeOptions?: string, scoringThreads = 1, concurrency = 2): { child: ChildProcess; ready: Promise<void>; output: () => string } {
+function startWorker(org: RunningEmulator, prefix: string, pem: string, chunkSize: number, reasons: boolean, redisUrl: string, modelPath: string, scoreBatch: number, nodeOptions?: string, scoringThreads = 1, concurrency = 2, extra: Record<string, string> = {}): { child: ChildProcess; ready: Promise<void>; output: () => string } {
   const env = childEnv({
+    ...extra,
     LOG_LEVEL: 'info',
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
@@ -165,9 +181,15 @@ async function run(argv: string[]): Promise<number> {
       verbose: { type: 'boolean' },
       'node-options': { type: 'string' },
       steady: { type: 'string' },
+      history: { type: 'string', default: 'off' },
+      shadow: { type: 'string', default: 'off' },
     },
   });
   const config = loadConfig();
+  for (const flag of ['history', 'shadow'] as const) {
+    if (!['off', 'on', 'compare'].includes(values[flag]!)) throw new UsageError(`bench nightly: --${flag} takes off, on or compare, got "${values[flag]}"`);
+  }
+  if (values.history === 'compare' && values.shadow === 'compare') throw new UsageError('bench nightly: compare one of --history and --shadow at a time');
   const accounts = num('accounts', values.accounts, 100_000);
   const workers = Math.max(1, Math.floor(num('workers', values.workers, 1)));
   const lockRate = num('lock-rate', values['lock-rate'], 0);
@@ -175,7 +197,73 @@ async function run(argv: string[]): Promise<number> {
   const reasons = !values['no-reasons'];
   const modelPath = config.scoring.modelPath;
   const spec = loadSpec(config.scoring.specPath ?? defaultSpecPath(modelPath));
+  const settings: RunSettings = { accounts, workers, lockRate, chunkSize, reasons, modelPath, spec, config, values };
 
+  // The configurations to run: one, or the pair a comparison needs.
+  const shadowOn = values.shadow === 'on';
+  const historyOn = values.history === 'on';
+  const runs: Array<{ label: string; history: boolean; shadow: boolean }> =
+    values.history === 'compare'
+      ? [{ label: 'history off', history: false, shadow: shadowOn }, { label: 'history on', history: true, shadow: shadowOn }]
+      : values.shadow === 'compare'
+        ? [{ label: 'shadow off', history: historyOn, shadow: false }, { label: 'shadow on', history: historyOn, shadow: true }]
+        : [{ label: '', history: historyOn, shadow: shadowOn }];
+  const results: Array<Record<string, unknown> & { seconds: number; ok: boolean }> = [];
+  for (const r of runs) {
+    if (r.label) console.error(`--- ${r.label}`);
+    // The system of record when the run keeps history or compares a shadow; for a shadow comparison
+    // both runs have it, so the ratio is the shadow's alone.
+    const needsDatabase = r.history || r.shadow || values.shadow === 'compare';
+    const database = needsDatabase ? await benchDatabase(config) : undefined;
+    try {
+      if (database && r.shadow) await setShadow(database.config, config, spec.modelVersion);
+      const result = await runOnce(settings, database && { config: database.config, history: r.history });
+      if (database) Object.assign(result, { historyRows: await database.count('score_history'), shadowRows: await database.count('shadow_scores'), runRecords: await database.count('runs') });
+      results.push({ ...(r.label ? { configuration: r.label } : {}), ...result });
+    } finally {
+      await database?.drop();
+    }
+  }
+  const ok = results.every((r) => r.ok);
+  for (const r of results) delete (r as Record<string, unknown>).ok;
+  const last = results.at(-1)!;
+  const [off, on] = results;
+  const what = values.history === 'compare' ? 'history' : values.shadow === 'compare' ? 'shadow' : undefined;
+  const figures = what ? { ...last, [`${what}Off`]: off, [`secondsRatioTo${what === 'history' ? 'History' : 'Shadow'}Off`]: Math.round((on!.seconds / off!.seconds) * 100) / 100 } : last;
+  if (what) console.log(`${what} off: ${off!.seconds} s; ${what} on: ${on!.seconds} s (ratio ${Math.round((on!.seconds / off!.seconds) * 100) / 100})`);
+  console.log(JSON.stringify(figures));
+  return ok ? 0 : 1;
+}
+
+interface RunSettings {
+  accounts: number;
+  workers: number;
+  lockRate: number;
+  chunkSize: number;
+  reasons: boolean;
+  modelPath: string;
+  spec: ReturnType<typeof loadSpec>;
+  config: ReturnType<typeof loadConfig>;
+  values: { 'no-floor'?: boolean; verbose?: boolean; 'node-options'?: string; steady?: string };
+}
+
+/** The shipped model under another version, as the registry's shadow (scores alike, costs alike). */
+async function setShadow(database: DatabaseConfig, config: ReturnType<typeof loadConfig>, version: string): Promise<void> {
+  const sor = await openSystemOfRecord(database, { prefix: 'bench' });
+  try {
+    await sor.registry.ensureChampion(async () => readShippedModel(config.scoring));
+    const shipped = readShippedModel(config.scoring);
+    const who = { actor: 'bench', reason: 'bench nightly --shadow' };
+    const { model } = await sor.registry.register({ onnx: shipped.onnx, spec: { ...(shipped.spec as Record<string, unknown>), modelVersion: `${version}-shadow` }, source: 'imported' }, who);
+    await sor.registry.shadow(model.version, who);
+  } finally {
+    await sor.close();
+  }
+}
+
+/** One whole run: the emulator, the floor, K workers, the run; its figures. */
+async function runOnce(settings: RunSettings, database?: { config: DatabaseConfig; history: boolean }): Promise<Record<string, unknown> & { seconds: number; ok: boolean }> {
+  const { accounts, workers, lockRate, chunkSize, reasons, modelPath, spec, config, values } = settings;
   console.error(`starting the emulator with ${accounts.toLocaleString('en')} accounts…`);
   const org = await startEmulator({ accounts, lockRate: 0 });
   const pem = org.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -185,8 +273,8 @@ async function run(argv: string[]): Promise<number> {
   try {
     const o = spec.outputFields;
     const modelFields = [o.score, o.risk, o.factors, o.modelVersion, o.scoredAt];
-    const queryFields = ['Id', ...new Set([...spec.features.map((f) => f.field), o.score, o.risk, o.factors, o.modelVersion])];
-    const soql = `SELECT ${queryFields.join(', ')} FROM Account`;
+    // The floor reads what the run reads (core/scored-fields.ts).
+    const soql = buildSoql(fieldsToRead(spec));
 
     let floor: { seconds: number; calls: number; cpuSeconds: number } | undefined;
     if (!values['no-floor']) {
@@ -200,7 +288,8 @@ async function run(argv: string[]): Promise<number> {
     org.state.counters.reset();
 
     console.error(`starting ${workers} worker process(es)…`);
-    for (let i = 0; i < workers; i++) children.push(startWorker(org, prefix, pem, chunkSize, reasons, config.redisUrl, modelPath, config.nightly.scoreBatch, values['node-options'], config.scoring.threads, config.nightly.concurrency));
+    const dbEnv: Record<string, string> = database ? { DATABASE_URL: database.config.url, DATABASE_SCHEMA: database.config.schema, DATABASE_TLS: database.config.tls, HISTORY_ENABLED: String(database.history) } : {};
+    for (let i = 0; i < workers; i++) children.push(startWorker(org, prefix, pem, chunkSize, reasons, config.redisUrl, modelPath, config.nightly.scoreBatch, values['node-options'], config.scoring.threads, config.nightly.concurrency, dbEnv));
     await Promise.all(children.map((c) => c.ready));
     const peak = new Map<number, number>();
     const sample = () => {
@@ -301,8 +390,7 @@ async function run(argv: string[]): Promise<number> {
     console.log(`  peak RSS per worker: ${peaks.join(', ')} MB; I/O floor ${result.floorSeconds ?? '-'} s (ratio ${result.ratioToFloor ?? '-'})`);
     console.log(`  Accounts carrying model ${spec.modelVersion}: ${current.toLocaleString('en')} of ${org.state.store.count.toLocaleString('en')}`);
     if (values.verbose) for (const c of children) console.error(c.output().slice(-20_000));
-    console.log(JSON.stringify(result));
-    return record.state === 'completed' || record.state === 'completed-with-failures' ? 0 : 1;
+    return { ...result, ...(database ? { history: database.history } : {}), ok: record.state === 'completed' || record.state === 'completed-with-failures' };
   } finally {
     for (const c of children) c.child.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.child.exitCode === null ? new Promise((r) => c.child.once('exit', r)) : undefined)));

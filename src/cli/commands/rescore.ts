@@ -5,8 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
-import { FINISHED_STATES, RunStore, type RunRecord } from '../../queue/nightly-store.js';
-import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
+import { FINISHED_STATES, type RunRecord } from '../../nightly/state.js';
+import { enqueueRun, nightlyQueue } from '../../queue/nightly-jobs.js';
+import { RunStore } from '../../queue/nightly-store.js';
 import { connectRedis } from '../../queue/redis.js';
 import type { Command } from '../command.js';
 

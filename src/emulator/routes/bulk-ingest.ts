@@ -17,7 +17,7 @@
  */
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { parse } from 'csv-parse';
+import Papa from 'papaparse';
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/errors.js';
 import { apiLocals, type RouteModule } from '../http/context.js';
@@ -105,11 +105,13 @@ async function processJob(state: EmulatorState, job: IngestJob): Promise<void> {
   job.modifiedAt = job.startedAt;
   // Fed to the parser in small pieces: one 100 MB piece would be parsed in a single turn and hold up
   // every other request the org answers meanwhile (Salesforce processes jobs beside the API).
-  const data = job.data ?? Buffer.alloc(0);
+  // Decoded as one text (a BOM dropped), then handed over 64 KB at a time; the job's line ending is
+  // given, since the parser would guess it from the first piece alone.
+  const text = new TextDecoder().decode(job.data ?? Buffer.alloc(0));
   const pieces = function* () {
-    for (let at = 0; at < data.length; at += 64 * 1024) yield data.subarray(at, at + 64 * 1024);
+    for (let at = 0; at < text.length; at += 64 * 1024) yield text.slice(at, at + 64 * 1024);
   };
-  const parser = Readable.from(pieces()).pipe(parse({ bom: true, relax_column_count: true }));
+  const parser = Readable.from(pieces()).pipe(Papa.parse(Papa.NODE_STREAM_INPUT, { delimiter: ',', newline: job.lineEnding === 'CRLF' ? '\r\n' : '\n', skipEmptyLines: true }));
   let header: string[] | undefined;
   let batch: string[][] = [];
   let batches = 0;

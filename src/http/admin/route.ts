@@ -9,10 +9,9 @@ import express, { Router } from 'express';
 import type { Queue } from 'bullmq';
 import { isAppError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { Redis } from 'ioredis';
-import { RunStore } from '../../queue/nightly-store.js';
-import { enqueueRun, nightlyQueue } from '../../queue/nightly-worker.js';
-import { requireAdmin, SignInLimiter } from '../dashboard/auth.js';
+import type { RunStore } from '../../queue/nightly-store.js';
+import { enqueueRun } from '../../queue/nightly-jobs.js';
+import { requireAdmin, type SignInLimiter } from '../dashboard/auth.js';
 
 export interface AdminRouteOptions {
   auth?: { user: string; password: string };
@@ -67,9 +66,4 @@ export function adminRouter(options: AdminRouteOptions): Router {
     res.json({ ...run, events: await options.store.events(run.id, 20) });
   });
   return router;
-}
-
-/** The admin router of the web process, on its Redis connection and queue prefix. */
-export function adminRouterFor(config: { admin?: { user: string; password: string }; queue: { prefix: string } }, redis: Redis, logger: Logger, limiter?: SignInLimiter): Router {
-  return adminRouter({ auth: config.admin, queue: nightlyQueue(redis, config.queue.prefix), store: new RunStore(redis, config.queue.prefix), limiter, logger: logger.child({ module: 'admin' }) });
 }

@@ -19,6 +19,8 @@ export interface RunSummary {
 
 export interface StatusView {
   lastRun?: RunSummary;
+  /** The last runs from the system of record, newest first (absent without one). */
+  recentRuns?: readonly RunSummary[];
   /** Nightly status is not wired (no run store): say so rather than "no run yet". */
   nightlyAvailable: boolean;
   bands: Readonly<Record<string, number>>;
@@ -56,6 +58,14 @@ function runSection(view: StatusView): string {
     ['Message', run.message],
   ];
   return `<table id="nightly">${rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `<tr><th>${k}</th><td>${e(String(v))}</td></tr>`).join('')}</table>`;
+}
+
+function recentRunsSection(runs: readonly RunSummary[] | undefined): string {
+  if (!runs) return '';
+  if (runs.length === 0) return '<h2>Recent runs</h2><p id="runs-none">No run recorded yet.</p>';
+  const counts = (r: RunSummary) => (r.counts ? `${r.counts.written ?? 0} written, ${r.counts.unchanged ?? 0} unchanged, ${r.counts.failed ?? 0} failed` : '');
+  const rows = runs.map((r) => `<tr class="run"><td>${e(r.id)}</td><td>${e(r.state)}</td><td>${e(r.trigger ?? '')}</td><td>${e(r.startedAt ?? '')}</td><td>${e(r.endedAt ?? '')}</td><td>${e(String(r.total ?? ''))}</td><td>${e(counts(r))}</td><td>${e(String(r.apiCalls ?? ''))}</td></tr>`).join('');
+  return `<h2>Recent runs</h2><table id="runs"><thead><tr><th>Run</th><th>State</th><th>Trigger</th><th>Started</th><th>Ended</th><th>Records</th><th>Counts</th><th>API calls</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function apiSection(usage: ApiUsageSnapshot | undefined): string {
@@ -116,6 +126,7 @@ ${view.notice ? `<p class="notice" id="notice">${e(view.notice)}</p>` : ''}
 <p><a href="${e(view.queuesPath)}">Queues (Bull Board)</a> · <a href="/admin/models">Models (registry, promotions)</a></p>
 <h2>Last nightly run</h2>
 ${runSection(view)}
+${recentRunsSection(view.recentRuns)}
 <h2>Risk bands of records written, last ${view.bandDays} days</h2>
 ${barChart(bands, { title: 'Records written per risk band' })}
 <h2>Salesforce API allowance</h2>

@@ -1,7 +1,8 @@
 /**
  * The admin dashboard, behind basic auth (ADMIN_USER / ADMIN_PASSWORD; every /admin path answers
  * 404 when they are unset):
- * - `/admin`: the status page (last nightly run, risk bands, API allowance, queues, failures);
+ * - `/admin`: the status page (last nightly run, the last 30 runs when PostgreSQL keeps them, risk
+ *   bands, API allowance, queues, failures);
  * - `/admin/queues`: Bull Board on the real-time and nightly queues;
  * - `POST /admin/failures/retry`: re-enqueues the chosen failed Accounts as real-time batches
  *   (same-origin check + a form token against cross-site requests).
@@ -37,6 +38,8 @@ export interface DashboardOptions {
    * runs; the page then says so.
    */
   lastNightlyRun?: () => Promise<RunSummary | undefined>;
+  /** The last 30 runs from the system of record (PostgreSQL); absent without one. */
+  recentRuns?: () => Promise<RunSummary[]>;
   /** Limits failed sign-ins per client (shared with the admin endpoints). */
   limiter?: SignInLimiter;
   /** Days of risk-band counts the chart sums. @defaultValue 7 */
@@ -64,8 +67,9 @@ export function dashboardRouter(options: DashboardOptions): Router {
 
   router.get(ADMIN_PATH, async (req: Request, res: Response) => {
     const bandDays = options.bandDays ?? 7;
-    const [lastRun, bands, apiUsage, failures, failuresTotal, notFoundTotal, queues] = await Promise.all([
+    const [lastRun, recentRuns, bands, apiUsage, failures, failuresTotal, notFoundTotal, queues] = await Promise.all([
       options.lastNightlyRun?.(),
+      options.recentRuns?.(),
       options.status.bands(bandDays),
       options.status.apiUsage(),
       options.failures.recent(50),
@@ -81,6 +85,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
       .send(
         renderStatusPage({
           lastRun,
+          recentRuns,
           nightlyAvailable: options.lastNightlyRun !== undefined,
           bands,
           bandDays,

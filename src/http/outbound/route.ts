@@ -91,7 +91,7 @@ export function outboundRouter(options: OutboundRouteOptions): Router {
       log.debug({ notifications: message.notifications.length, enqueued: result.enqueued, duplicates: result.duplicates }, 'outbound message enqueued');
       sendXml(res, 200, ACK_BODY);
     } catch (error) {
-      log.error({ err: (error as Error).message }, 'could not enqueue an outbound message; answering a fault so Salesforce retries');
+      log.error({ err: error }, 'could not enqueue an outbound message; answering a fault so Salesforce retries');
       refuse(res, log, {
         status: 500,
         reason: 'queue-unavailable',
@@ -112,7 +112,7 @@ export function outboundRouter(options: OutboundRouteOptions): Router {
       const text = String(e.message ?? 'bad request');
       return refuse(res, log, { status: 400, reason: 'unreadable-body', message: `The request body could not be read: ${text.length > 100 ? `${text.slice(0, 100)}…` : text}.` });
     }
-    log.error({ err: e.message }, 'outbound message failed unexpectedly');
+    log.error({ err: error }, 'outbound message failed unexpectedly');
     refuse(res, log, { status: 500, reason: 'internal', message: 'The receiver failed unexpectedly; Salesforce will retry this message.' });
   });
 

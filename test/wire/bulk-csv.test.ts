@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvRecordReader, parseCsvRecords } from '../../src/salesforce/csv-records.js';
+import { CsvRecordReader, parseCsvRecords } from '../../src/wire/bulk-csv.js';
 
 const CSV = '"Id","Name","Churn_Top_Factors__c"\n"001A","Acme, Inc.","Contract_Type__c=Month-to-month (+14.2)"\n"001B","a ""quoted""\nname","…é"\n"001C","",""\n"001D","plain","x"\n';
 const ROWS = [

@@ -1,7 +1,13 @@
 /**
- * Bulk API 2.0 CSV read as batches of whole records, without parsing them: the nightly run hands the
- * bytes to the scoring thread (one transferable buffer instead of thousands of strings), which parses
- * them there, so the thread that downloads the page only finds where records end.
+ * Bulk API 2.0 CSV, the one place that knows its wire format: reading it (as batches of whole
+ * records, and parsing them) and writing its cells. A leaf: it imports nothing from the project, so
+ * the Salesforce client, the scoring thread and the nightly run share it without importing each other.
+ * One CSV library for the whole project (Papa Parse): measured on 200,000 Bulk-shaped records on this
+ * machine it parsed in about 0.5 s where csv-parse took 1.15 s.
+ *
+ * Reading: the nightly run hands whole records to the scoring thread (one transferable buffer instead
+ * of thousands of strings), which parses them there, so the thread that downloads the page only finds
+ * where records end.
  *
  * A record ends at a line feed outside double quotes: in RFC 4180 CSV (what Salesforce sends: every
  * value quoted, `"` doubled inside a value) a line feed is a record end exactly when an even number
@@ -33,6 +39,25 @@ export function parseCsvRecords(csv: Uint8Array | string): string[][] {
   return Papa.parse<string[]>(text, BULK_CSV).data;
 }
 
+/**
+ * One cell of a Bulk API 2.0 ingest CSV: quoted when it must be; `#N/A` sets a field to null (an
+ * empty cell would leave the field unchanged).
+ * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_bulk_v2/datafiles_csv_valid_record_rows.htm
+ */
+export function bulkCsvCell(value: unknown): string {
+  if (value === null || value === undefined || value === '') return NULL_CELL;
+  const s = String(value);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** What a Bulk ingest CSV cell holds to set a field to null. */
+export const NULL_CELL = '#N/A';
+
+/** Records of a CSV text parsed with a header line: objects keyed by the (trimmed) column names. */
+export function parseCsvWithHeader(text: string): { header: string[]; rows: Array<Record<string, string>> } {
+  const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true, transformHeader: (h) => h.trim() });
+  return { header: parsed.meta.fields ?? [], rows: parsed.data };
+}
 
 export class CsvRecordReader {
   /** Bytes not handed out yet: chunks[0] from `start`, then whole chunks. */

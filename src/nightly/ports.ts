@@ -1,0 +1,212 @@
+/**
+ * What the nightly run needs from the world, as interfaces: Bulk API 2.0 (salesforce/bulk.ts), the
+ * run log that survives a crash (queue/nightly-store.ts, in Redis), the scorer (the scoring thread),
+ * the failure sink, and the queue that runs the next page. The adapters are wired in
+ * runtime/nightly.ts; tests pass fakes. Nothing here imports bullmq, ioredis, pg or jsforce.
+ */
+import type { Logger } from '../log/logger.js';
+import type { RecordBatch } from '../wire/bulk-csv.js';
+import type { ChunkState, Counts, RunRecord, RunUpdate } from './state.js';
+
+export type BulkJobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+
+export interface BulkJobInfo {
+  id: string;
+  state: BulkJobState;
+  numberRecordsProcessed?: number;
+  numberRecordsFailed?: number;
+  errorMessage?: string;
+  [key: string]: unknown;
+}
+
+export interface PollOptions {
+  initialMs?: number;
+  maxMs?: number;
+  /** An ingest job's record count and when it was closed: polls are timed by the progress seen. */
+  progress?: { records: number; since: number };
+}
+
+export interface ResultPage {
+  /** Locator of the next page, or null after the last page. */
+  nextLocator: string | null;
+  /** Records the page holds (Sforce-NumberOfRecords), NaN when not said. */
+  numberOfRecords: number;
+  header: string[];
+  /** The page's records, unparsed, in batches of at most `max` whole records. */
+  records(max: number): Promise<RecordBatch | null>;
+  cancel(): Promise<void>;
+}
+
+/** A record an ingest job failed or did not process, with the columns that were sent. */
+export interface RecordResult {
+  id: string;
+  /** Salesforce's status code (empty for an unprocessed record). */
+  statusCode: string;
+  message: string;
+  /** Whether it may pass in a later job (a lock, an unprocessed record); decided by the Salesforce boundary. */
+  retryable: boolean;
+  values: Record<string, string>;
+}
+
+export interface AllowanceReading {
+  used: number;
+  limit: number;
+  remaining: number;
+  /** Why /limits could not be read (the usage header was used instead). */
+  refusal?: { message: string };
+}
+
+/** Bulk API 2.0, metered: `takeCalls()` answers the calls made since it was last asked. */
+export interface BulkPort {
+  dailyApiUsage(): Promise<AllowanceReading>;
+  createQueryJob(soql: string): Promise<{ id: string }>;
+  waitForJob(kind: 'query' | 'ingest', id: string, poll?: PollOptions): Promise<BulkJobInfo>;
+  jobInfo(kind: 'query' | 'ingest', id: string): Promise<BulkJobInfo>;
+  resultPage(jobId: string, locator: string | null, maxRecords: number): Promise<ResultPage>;
+  createIngestJob(object: string): Promise<{ id: string }>;
+  upload(jobId: string, csvFile: string): Promise<void>;
+  setState(jobId: string, state: 'UploadComplete' | 'Aborted'): Promise<unknown>;
+  failedResults(jobId: string): AsyncIterable<RecordResult>;
+  unprocessedRecords(jobId: string): AsyncIterable<RecordResult>;
+  takeCalls(): number;
+}
+
+/** The run record and the chunks' states, kept where a crash does not lose them. */
+export interface RunLog {
+  create(id: string, trigger: string, where?: string): Promise<RunRecord>;
+  get(id: string): Promise<RunRecord | undefined>;
+  update(id: string, fields: RunUpdate): Promise<void>;
+  addCalls(id: string, calls: number): Promise<void>;
+  event(id: string, message: string): Promise<void>;
+  /** Claims the one active-run slot; answers the run holding it otherwise. */
+  claimActive(id: string): Promise<{ claimed: true } | { claimed: false; activeId: string }>;
+  releaseActive(id: string): Promise<void>;
+  chunk(id: string, index: number, locator: string | null): Promise<ChunkState>;
+  saveChunk(id: string, state: ChunkState): Promise<void>;
+  /** Adds a finished chunk's counts and calls to the run, once; answers true when that finished the run. */
+  finishChunk(id: string, index: number, counts: Counts, apiCalls: number): Promise<boolean>;
+  setChunksTotal(id: string, total: number): Promise<void>;
+  fail(id: string, message: string): Promise<void>;
+}
+
+/** What the scorer returns for a batch of rows (scoring/rows.ts). */
+export interface RowsResult {
+  read: number;
+  /** Bulk ingest CSV lines (Id + columns) of the records to write. */
+  lines: string;
+  changed: number;
+  scored: number;
+  unchanged: number;
+  failed: Array<{ id: string; code: string; message: string }>;
+  /** Score history rows of the records in `lines` (COPY text, line for line), when asked for. */
+  history?: string;
+  /** Shadow rows (COPY text) of the records champion and shadow both scored, when a shadow compared. */
+  shadow?: string;
+  /** Why the shadow could not score the batch (the champion's result stands). */
+  shadowError?: string;
+}
+
+export interface RowsRequest {
+  header: readonly string[];
+  csv: RecordBatch;
+  columns: readonly string[];
+  reasons: boolean;
+  now: number;
+  /** Ask for the history rows of the records to write, for this run. */
+  history?: { runId: string };
+}
+
+export interface OutputFields {
+  score: string;
+  risk: string;
+  factors: string;
+  modelVersion: string;
+  scoredAt: string;
+}
+
+/** The model the run scores with. */
+export interface ScorerModel {
+  version: string;
+  spec: { features: ReadonlyArray<{ field: string }>; outputFields: OutputFields };
+}
+
+export interface RowScorer {
+  /** The champion now (a run pins it when it starts). */
+  champion(): ScorerModel;
+  /** The shadow now, if one is set (a run pins it too). */
+  shadow(): ScorerModel | null;
+  /** Scores rows with `version` (the run's pinned model) and, when `shadow` is still loaded, with the shadow too. */
+  rescoreRows(request: RowsRequest, version: string, shadow?: string): Promise<RowsResult>;
+}
+
+/**
+ * The score history (the system of record): every score the run writes is one row, appended in bulk
+ * when its part is submitted and removed again if Salesforce refuses the record for good.
+ */
+export interface HistorySink {
+  /** Appends a file of history rows (COPY text, as the scorer returns them). */
+  appendFile(file: string): Promise<void>;
+  /** Removes the run's rows of these Accounts. */
+  remove(runId: string, accountIds: readonly string[]): Promise<void>;
+  /** Deletes rows past the retention; answers how many. */
+  trim(): Promise<{ removed: number; days: number }>;
+}
+
+/** Where the shadow's scores go (the system of record). */
+export interface ShadowSink {
+  appendFile(file: string): Promise<void>;
+}
+
+export interface Failure {
+  id: string;
+  code: string;
+  message: string;
+}
+
+/** Where records that failed for good go. */
+export interface FailureSink {
+  record(failures: readonly Failure[], context: { runId: string }): Promise<void>;
+}
+
+/** The queue, as the run sees it. */
+export interface ChunkQueue {
+  /** Hands page `index` to the queue (idempotent: the same page gets the same job). */
+  enqueueChunk(runId: string, index: number, locator: string | null): Promise<void>;
+  /** Whether other chunks wait for a worker slot. */
+  othersWaiting(): Promise<boolean>;
+}
+
+export interface NightlySettings {
+  chunkSize: number;
+  scoreBatch: number;
+  ingestMaxBytes: number;
+  retryAttempts: number;
+  splitPageFrom: number;
+  reasons: boolean;
+  pollInitialMs: number;
+  pollMaxMs: number;
+  apiReserve: number;
+  reserveWaitMs: number;
+  /** Where part files are written. @defaultValue os.tmpdir() */
+  tmpDir?: string;
+  /** Delay before retry ingest job `attempt` (1-based); the retry policy's by default (tests shorten it). */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+/** Everything the nightly core is given. */
+export interface NightlyDeps {
+  /** A metered Bulk client for one job attempt. */
+  openBulk(logger: Logger): BulkPort;
+  log: RunLog;
+  scorer: RowScorer;
+  failures: FailureSink;
+  queue: ChunkQueue;
+  settings: NightlySettings;
+  /** The score history; absent without a system of record or with HISTORY_ENABLED=false. */
+  history?: HistorySink;
+  /** The shadow scores; absent without a system of record. */
+  shadowScores?: ShadowSink;
+  logger: Logger;
+  /** Told once a run has ended (metrics). */
+  onRunEnded?(run: RunRecord): void;
+}
