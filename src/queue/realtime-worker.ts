@@ -30,7 +30,8 @@ export interface RealtimeWorkerOptions {
   connection: Redis;
   prefix: string;
   ports: RescorePorts;
-  failures: FailureLog;
+  /** Where records that failed for good go (the Redis log, and PostgreSQL when there is one). */
+  failures: Pick<FailureLog, 'record'>;
   concurrency: number;
   maxAttempts: number;
   lockDurationMs: number;

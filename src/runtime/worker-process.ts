@@ -19,7 +19,8 @@ import { startRealtimeWorker } from '../queue/realtime-worker.js';
 import { createRedis, waitForRedis } from '../queue/redis.js';
 import { connectSalesforce, type SalesforceClient } from '../salesforce/index.js';
 import type { ScoringThread } from '../scoring/thread.js';
-import { startProcessScoring } from './models.js';
+import { appendFailures } from '../db/runs.js';
+import { startProcessScoring, type SystemOfRecord } from './models.js';
 import { accountPorts } from './ports.js';
 import { startNightly } from './nightly.js';
 import type { ShutdownStep } from './shutdown.js';
@@ -33,6 +34,20 @@ export interface WorkerProcess {
 
 export interface WorkerProcessOptions {
   onBatch?: (outcome: BatchOutcome, data: RealtimeJobData) => void;
+}
+
+/**
+ * The real-time path's failures: the Redis log (the dashboard's list and its retry button) and the
+ * system of record's `failures` table. Failing to copy is logged; the Redis log already holds them.
+ */
+function copiedToPostgres(log: FailureLog, sor: SystemOfRecord, logger: Logger): Pick<FailureLog, 'record'> {
+  return {
+    record: async (list, source, at) => {
+      await log.record(list, source, at);
+      if (list.length === 0) return;
+      await appendFailures(sor.pool, list, { path: source, at }, sor.copy).catch((error: unknown) => logger.warn({ err: error }, 'could not copy failures to PostgreSQL'));
+    },
+  };
 }
 
 export async function startWorkerProcess(config: Config, logger: Logger, options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
@@ -55,7 +70,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
       scoring.spec.outputFields.risk,
       (counts) => status.recordBands(counts),
     ),
-    failures,
+    failures: models.sor ? copiedToPostgres(failures, models.sor, logger) : failures,
     concurrency: config.realtime.concurrency,
     maxAttempts: config.realtime.maxAttempts,
     limitPauseMs: config.realtime.limitPauseMs,

@@ -105,4 +105,21 @@ describe('system of record, end to end', () => {
     const { rows } = await db.pool.query('SELECT DISTINCT model_version FROM score_history WHERE account_id = ANY($1)', [ids]);
     expect(rows).toEqual([{ model_version: 'e2e-shadow' }]);
   }, 60_000);
+
+  it('when Salesforce refuses a record for good, then the failure is in PostgreSQL with its path, beside the Redis log', async () => {
+    const [id] = ((await (await fetch(`${stack.org.url}/__admin/accounts?offset=${offset}&limit=1`)).json()) as { ids: string[] }).ids;
+    offset += 1;
+    // The rule is armed after the user's edit, so only the worker's write-back meets it.
+    stack.org.outbound.pause();
+    await stack.change([{ id: id!, Monthly_Charges__c: 99.5, Contract_Type__c: 'Month-to-month' }]);
+    await fetch(`${stack.org.url}/__admin/validation-rules`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: [id], message: 'Scores are frozen for key accounts' }) });
+    stack.org.outbound.resume();
+    try {
+      await until(async () => (await db.pool.query('SELECT 1 FROM failures WHERE account_id = $1', [id])).rowCount === 1, 20_000, 'the failure in PostgreSQL');
+      const { rows } = await db.pool.query('SELECT code, path, message FROM failures WHERE account_id = $1', [id]);
+      expect(rows).toEqual([{ code: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', path: 'realtime', message: expect.stringContaining('frozen') }]);
+    } finally {
+      await fetch(`${stack.org.url}/__admin/validation-rules`, { method: 'DELETE' });
+    }
+  }, 60_000);
 });
