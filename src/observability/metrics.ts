@@ -284,6 +284,13 @@ export function recordNightlyRun(run: FinishedRun): void {
   nightlyLastRun.set({ state: run.state }, end / 1000);
 }
 
+export const inputValues = new Counter({
+  name: 'churn_input_values_total',
+  help: 'Field values of scored records not used as given, by field and state: blank and unusable (not a number, an unseen picklist value: imputed), out_of_range (the record is refused).',
+  labelNames: ['field', 'state'] as const,
+  registers: [registry],
+});
+
 // --- Model registry (both processes) ---------------------------------------------------------
 
 export const modelSwitches = new Counter({

@@ -39,6 +39,51 @@ export interface FieldProblem {
   message: string;
 }
 
+/**
+ * How many values of each field were not read as given: blank (imputed), unusable (imputed: not a
+ * number, an unseen picklist value, a wrong type) and out of range (the record failed). Counts sit at
+ * `counts[group * 4 + state]`, so encoding adds one increment per odd value and nothing otherwise.
+ */
+export interface InputTally {
+  readonly counts: Uint32Array;
+  /** Records encoded into it. */
+  records: number;
+}
+
+export function newInputTally(encoder: Pick<Encoder, 'groups'>): InputTally {
+  return { counts: new Uint32Array(encoder.groups.length * 4), records: 0 };
+}
+
+export interface FieldInputCounts {
+  field: string;
+  blank: number;
+  unusable: number;
+  outOfRange: number;
+}
+
+/** The fields with at least one odd value, in spec order. */
+export function summarizeTally(encoder: Pick<Encoder, 'groups'>, tally: InputTally): FieldInputCounts[] {
+  const out: FieldInputCounts[] = [];
+  encoder.groups.forEach((g, k) => {
+    const blank = tally.counts[k * 4 + ValueState.Missing]!;
+    const unusable = tally.counts[k * 4 + ValueState.Unusable]!;
+    const outOfRange = tally.counts[k * 4 + ValueState.OutOfRange]!;
+    if (blank + unusable + outOfRange > 0) out.push({ field: g.field, blank, unusable, outOfRange });
+  });
+  return out;
+}
+
+/**
+ * One line for a person: "Tenure_Months__c: 3 unusable; Monthly_Charges__c: 2 out of range", and what
+ * happens to each kind (blank and unusable values are imputed; scoring refuses out-of-range ones).
+ */
+export function describeTally(summary: readonly FieldInputCounts[], records: number): string {
+  if (summary.length === 0) return `all ${records} records' values were used as given`;
+  const part = (n: number, what: string) => (n > 0 ? `${n} ${what}` : '');
+  const fields = summary.map((f) => `${f.field}: ${[part(f.blank, 'blank'), part(f.unusable, 'unusable'), part(f.outOfRange, 'out of range')].filter(Boolean).join(', ')}`).join('; ');
+  return `${fields} (of ${records} records; blank and unusable values are imputed, out-of-range ones are data errors that scoring refuses)`;
+}
+
 const DAY_MS = 86_400_000;
 
 // Readers return the value or one of these markers; markers cannot collide with a real value (the
@@ -178,12 +223,12 @@ export interface Encoder {
    * Encodes one record into row `row` of `out`. Returns a problem for a number outside its plausible
    * range and for a `required` field that is blank or unusable; every other field is imputed.
    */
-  encode(record: AccountRecord, out: Float32Array, row: number, nowMs: number): FieldProblem | null;
+  encode(record: AccountRecord, out: Float32Array, row: number, nowMs: number, tally?: InputTally): FieldProblem | null;
   /**
    * The same for a row of values (a Bulk query CSV row), without building a record: `columnOf[g]` is
    * the index in `values` of group g's field, or -1 when the row does not carry it.
    */
-  encodeRow(values: readonly string[], columnOf: Int32Array, out: Float32Array, row: number, nowMs: number): FieldProblem | null;
+  encodeRow(values: readonly string[], columnOf: Int32Array, out: Float32Array, row: number, nowMs: number, tally?: InputTally): FieldProblem | null;
   /** `columnOf` for `encodeRow`, from a header of field names. */
   columnsIn(header: readonly string[]): Int32Array;
 }
@@ -224,24 +269,28 @@ export function createEncoder(spec: FeatureSpec): Encoder {
     width,
     groups,
     columns: groups.flatMap((g) => g.columns),
-    encode(record, out, row, nowMs) {
+    encode(record, out, row, nowMs, tally) {
       const base = row * width;
+      if (tally) tally.records++;
       for (let k = 0; k < groups.length; k++) {
         const g = groups[k]!;
         const state = g.write(record[g.field], out, base, nowMs);
+        if (state !== ValueState.Ok && tally) tally.counts[k * 4 + state]!++;
         if (state === ValueState.OutOfRange || (state !== ValueState.Ok && g.def.required)) {
           return { field: g.field, message: describeProblem(g, state, record[g.field]) };
         }
       }
       return null;
     },
-    encodeRow(values, columnOf, out, row, nowMs) {
+    encodeRow(values, columnOf, out, row, nowMs, tally) {
       const base = row * width;
+      if (tally) tally.records++;
       for (let k = 0; k < groups.length; k++) {
         const g = groups[k]!;
         const at = columnOf[k]!;
         const value = at < 0 ? undefined : values[at];
         const state = g.write(value, out, base, nowMs);
+        if (state !== ValueState.Ok && tally) tally.counts[k * 4 + state]!++;
         if (state === ValueState.OutOfRange || (state !== ValueState.Ok && g.def.required)) return { field: g.field, message: describeProblem(g, state, value) };
       }
       return null;

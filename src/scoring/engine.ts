@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
-import { createEncoder, type AccountRecord, type Encoder } from './encoder.js';
+import { createEncoder, newInputTally, type AccountRecord, type Encoder, type InputTally } from './encoder.js';
 import { buildExplainBatch, contributions, formatFactors, topFactors, type Factor } from './reasons.js';
 import { defaultSpecPath, loadSpec, type FeatureSpec } from './spec.js';
 
@@ -75,6 +75,8 @@ export class ScoringEngine {
   readonly encoder: Encoder;
   /** The model's file path or registry version, as messages name it. */
   readonly label: string;
+  /** Values of every record this engine encoded that were not used as given (blank, unusable, out of range), since it loaded. */
+  readonly inputs: InputTally;
   private session: ort.InferenceSession | null;
   private readonly column: number;
   private readonly outputWidth: number;
@@ -88,6 +90,7 @@ export class ScoringEngine {
     this.spec = spec;
     this.encoder = encoder;
     this.label = label;
+    this.inputs = newInputTally(encoder);
     this.outputWidth = outputWidth;
     this.column = spec.output.column ?? outputWidth - 1;
   }
@@ -179,7 +182,7 @@ export class ScoringEngine {
         results[i] = failure(`#${offset + i}`, `record ${offset + i} has no ${idField}`, idField);
         return;
       }
-      const problem = this.encoder.encode(rec, x, okIndex.length, nowMs);
+      const problem = this.encoder.encode(rec, x, okIndex.length, nowMs, this.inputs);
       if (problem) {
         results[i] = failure(id, problem.message, problem.field);
         return;

@@ -110,7 +110,7 @@ export class RowsRescorer {
         failed.push({ id: `#${i}`, code: 'SCORING_FAILED', message: `record ${i} has no ${spec.idField}` });
         continue;
       }
-      const problem = encoder.encodeRow(values, columnOf, x, ok.length, nowMs);
+      const problem = encoder.encodeRow(values, columnOf, x, ok.length, nowMs, engine.inputs);
       if (problem) failed.push({ id, code: 'SCORING_FAILED', message: problem.message });
       else ok.push(i);
     }

@@ -20,6 +20,8 @@ const { initial, threads } = workerData as ThreadData;
 interface Loaded {
   engine: ScoringEngine;
   rows: RowsRescorer;
+  /** The engine's input counts as last sent to the host thread (its /metrics). */
+  reported: Uint32Array;
   /** Requests running on it now. */
   busy: number;
   /** Release it when the last request ends. */
@@ -64,8 +66,25 @@ async function using<T>(version: string | undefined, work: (entry: Loaded) => Pr
     return await work(entry);
   } finally {
     entry.busy -= 1;
+    // The shadow reads the same records again: count the inputs once, by the model that answered.
+    if (name !== shadow) reportInputs(entry);
     if (entry.retire && entry.busy === 0) release(name, entry);
   }
+}
+
+const INPUT_STATES = ['', 'blank', 'unusable', 'out_of_range'] as const;
+
+/** Sends the host thread what the engine counted since the last report (fields with odd values only). */
+function reportInputs(entry: Loaded): void {
+  const counts = entry.engine.inputs.counts;
+  const groups = entry.engine.encoder.groups;
+  const changes: Array<[string, string, number]> = [];
+  for (let i = 0; i < counts.length; i++) {
+    const delta = counts[i]! - entry.reported[i]!;
+    if (delta > 0 && i % 4 !== 0) changes.push([groups[i >> 2]!.field, INPUT_STATES[i % 4]!, delta]);
+  }
+  entry.reported.set(counts);
+  if (changes.length > 0) port.postMessage({ type: 'inputs', changes } satisfies ThreadResponse);
 }
 
 /** Opens what is new, then switches roles at once; on any failure nothing changes. */
@@ -93,7 +112,7 @@ async function setModels(next: { champion: ModelSlot; shadow: ModelSlot | null }
   }
   for (const engine of opened) {
     const old = loaded.get(engine.modelVersion);
-    loaded.set(engine.modelVersion, { engine, rows: new RowsRescorer(engine), busy: 0, retire: false });
+    loaded.set(engine.modelVersion, { engine, rows: new RowsRescorer(engine), reported: engine.inputs.counts.slice(), busy: 0, retire: false });
     if (old) release(engine.modelVersion, old);
   }
   if (nextChampion !== champion && champion !== '') previous = champion;

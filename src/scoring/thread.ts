@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
-import { scoringDuration, scoringRecords } from '../observability/metrics.js';
+import { inputValues, scoringDuration, scoringRecords } from '../observability/metrics.js';
 import type { Prediction, RecordFailure, RiskLevel } from './engine.js';
 import type { RowsRequest, RowsResult } from './rows.js';
 import type { FeatureSpec } from './spec.js';
@@ -62,7 +62,9 @@ export type ThreadResponse =
   | { type: 'predicted'; id: number; results: CompactResult[] }
   | { type: 'rows'; id: number; result: RowsResult }
   | { type: 'failed'; id: number; error: { code: ErrorCode; message: string; hint?: string } }
-  | { type: 'closed' };
+  | { type: 'closed' }
+  /** Field values the engine could not use as given since the last report: [field, state, count]. */
+  | { type: 'inputs'; changes: Array<[field: string, state: string, count: number]> };
 
 /** What the thread receives: the first champion, the ORT thread count, and how to load TypeScript from source. */
 export interface ThreadData {
@@ -118,6 +120,10 @@ export class ScoringThread {
   ) {
     this.current = models;
     worker.on('message', (message: ThreadResponse) => {
+      if (message.type === 'inputs') {
+        for (const [field, state, count] of message.changes) inputValues.inc({ field, state }, count);
+        return;
+      }
       if (message.type !== 'scored' && message.type !== 'predicted' && message.type !== 'rows' && message.type !== 'failed' && message.type !== 'models') return;
       const waiter = this.pending.get(message.id);
       if (!waiter) return;

@@ -1,4 +1,5 @@
 /** The model card: what the model was trained on, how well it did, and how to reproduce it. */
+import type { FieldInputCounts } from '../scoring/encoder.js';
 import type { GbtParams } from './gbt.js';
 import type { CalibrationBin, Metrics } from './metrics.js';
 
@@ -29,6 +30,12 @@ export interface ModelCard {
   } | null;
   /** In-sample metrics of the final model (optimistic; for sanity only). */
   trainingMetrics: Metrics;
+  /**
+   * Values of the training data the spec could not use as given, per field: blank and unusable ones
+   * were imputed (as scoring does), out-of-range ones (a negative amount) are data errors. Absent in
+   * cards written before it was recorded.
+   */
+  inputQuality?: { records: number; fields: FieldInputCounts[] };
   /** Out-of-fold calibration, by decile of predicted probability. */
   calibration: CalibrationBin[];
   /** Share of total split gain, by field. */
@@ -69,6 +76,16 @@ export function renderCardMarkdown(card: ModelCard): string {
     for (const b of card.calibration) lines.push(`| ${b.decile} | ${b.n} | ${f4(b.meanPredicted)} | ${f4(b.observedRate)} |`);
     lines.push('');
   }
+  if (card.inputQuality) {
+    lines.push('## Training inputs not used as given', '');
+    if (card.inputQuality.fields.length === 0) lines.push(`Every value of the ${card.inputQuality.records} rows was used as given.`, '');
+    else {
+      lines.push(`Of ${card.inputQuality.records} rows. Blank and unusable values (not a number, a picklist value the spec does not know) are imputed as at scoring time; out-of-range ones (a negative amount) are data errors, and scoring refuses them.`, '');
+      lines.push('| Field | Blank (imputed) | Unusable (imputed) | Out of range |', '|---|---|---|---|');
+      for (const f of card.inputQuality.fields) lines.push(`| ${f.field} | ${f.blank} | ${f.unusable} | ${f.outOfRange} |`);
+      lines.push('');
+    }
+  }
   lines.push('## Feature importance (share of split gain)', '');
   lines.push('| Field | Label | Share |', '|---|---|---|');
   for (const i of card.featureImportance) lines.push(`| ${i.field} | ${i.label} | ${(100 * i.share).toFixed(1)}% |`);
@@ -79,6 +96,6 @@ export function renderCardMarkdown(card: ModelCard): string {
     for (const r of card.tuning) lines.push(`| ${r.maxDepth} | ${r.learningRate} | ${r.minLeaf} | ${r.subsample} | ${r.rounds} | ${f4(r.auc)} | ${f4(r.logloss)} |`);
     lines.push('');
   }
-  lines.push('Reproduce: `churn-worker train --csv <file> --seed ' + `${card.seed}` + '` with the same file (check its sha256) and the hyper-parameters above.', '');
+  lines.push('Reproduce: `bin/churn-worker train --csv <file> --seed ' + `${card.seed}` + '` with the same file (check its sha256) and the hyper-parameters above.', '');
   return lines.join('\n');
 }

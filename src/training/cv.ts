@@ -2,7 +2,7 @@
  * k-fold cross-validation: the spec (imputation medians, level frequencies) and the model are fitted
  * on the training folds only, so the held-out fold is scored the way unseen customers would be.
  */
-import { createEncoder, type AccountRecord } from '../scoring/encoder.js';
+import { createEncoder, type InputTally, type AccountRecord } from '../scoring/encoder.js';
 import type { FeatureSpec } from '../scoring/spec.js';
 import { fitSpec } from './fit-spec.js';
 import { addTree, trainGbt, type GbtParams, type Matrix } from './gbt.js';
@@ -10,10 +10,11 @@ import { predictLogistic, trainLogistic } from './logistic.js';
 import { metrics, type Metrics } from './metrics.js';
 import { seededRandom, shuffle } from './random.js';
 
-export function encodeAll(spec: FeatureSpec, records: readonly AccountRecord[], now = new Date()): Matrix {
+/** Encodes every record (values the spec cannot use are imputed, as in production); `tally` counts them. */
+export function encodeAll(spec: FeatureSpec, records: readonly AccountRecord[], now = new Date(), tally?: InputTally): Matrix {
   const encoder = createEncoder(spec);
   const data = new Float32Array(records.length * encoder.width);
-  records.forEach((r, i) => encoder.encode(r, data, i, now.getTime()));
+  records.forEach((r, i) => encoder.encode(r, data, i, now.getTime(), tally));
   return { data, rows: records.length, width: encoder.width };
 }
 

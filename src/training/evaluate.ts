@@ -4,6 +4,7 @@
  */
 import type { ScoringEngine } from '../scoring/engine.js';
 import { isFailure } from '../scoring/engine.js';
+import { summarizeTally, type FieldInputCounts } from '../scoring/encoder.js';
 import type { LabelledData } from './dataset.js';
 import { calibrationDeciles, metrics, type CalibrationBin, type Metrics } from './metrics.js';
 
@@ -13,11 +14,15 @@ export interface Evaluation {
   /** Records the engine refused (each also counted out of `metrics.n`). */
   failures: { id: string; message: string }[];
   riskCounts: Record<string, { n: number; churned: number }>;
+  /** Values the engine did not use as given, per field (blank and unusable imputed, out of range refused). */
+  inputQuality: FieldInputCounts[];
 }
 
 export async function evaluate(engine: ScoringEngine, data: LabelledData): Promise<Evaluation> {
   // Reasons do not change the score; leave them out to evaluate quickly.
+  const before = engine.inputs.counts.slice();
   const results = await engine.score(data.records, { reasons: false });
+  const counts = engine.inputs.counts.map((n, i) => n - before[i]!);
   const p: number[] = [];
   const y: number[] = [];
   const failures: Evaluation['failures'] = [];
@@ -33,5 +38,5 @@ export async function evaluate(engine: ScoringEngine, data: LabelledData): Promi
     riskCounts[r.risk]!.n++;
     riskCounts[r.risk]!.churned += data.labels[i]!;
   });
-  return { metrics: metrics(p, y), calibration: calibrationDeciles(p, y), failures, riskCounts };
+  return { metrics: metrics(p, y), calibration: calibrationDeciles(p, y), failures, riskCounts, inputQuality: summarizeTally(engine.encoder, { counts, records: data.records.length }) };
 }

@@ -20,16 +20,23 @@ import { parseSpec, type FeatureSpec, type SpecInput } from '../scoring/spec.js'
 type FeatureInput = SpecInput['features'][number];
 
 /**
- * A plausible range for a number: from 0 (or, when training saw negatives, ten times the largest
- * negative power of ten) up to ten times the power of ten above the largest value seen. Telco tenure
- * of up to 72 months gives 0..1000; monthly charges up to 118.75 give 0..10000.
+ * A plausible range for a number: from 0 up to ten times the power of ten above the largest value
+ * seen. Telco tenure of up to 72 months gives 0..1000; monthly charges up to 118.75 give 0..10000.
+ * Amounts (currency) and counts (tenure) are never negative: a negative one in the training data is a
+ * data-entry error, counted and reported as out of range (train's output, the model card), not a
+ * reason to widen the range. Other numbers that training saw below zero start at ten times the
+ * largest negative power of ten.
  */
-function plausibleRange(values: readonly number[]): { min: number; max: number } | Record<string, never> {
+function plausibleRange(values: readonly number[], neverNegative: boolean): { min: number; max: number } | Record<string, never> {
   if (values.length === 0) return {};
   const decade = (x: number) => 10 ** (Math.ceil(Math.log10(Math.max(1, Math.abs(x)))) + 1);
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  return { min: lo >= 0 ? 0 : -decade(lo), max: decade(hi) };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return { min: lo >= 0 || neverNegative ? 0 : -decade(lo), max: decade(hi) };
 }
 
 function median(values: number[]): number {
@@ -91,7 +98,7 @@ function fitFeature(field: AccountField, records: readonly AccountRecord[], nowM
     default: {
       const { values } = probe({ field: name, encoding: 'number', impute: 0, reference: [{ value: 0, weight: 1 }] }, records, nowMs);
       const m = median(values);
-      return { field: name, encoding: 'number', impute: m, reference: [{ value: m, weight: 1 }], ...plausibleRange(values) };
+      return { field: name, encoding: 'number', impute: m, reference: [{ value: m, weight: 1 }], ...plausibleRange(values, field.type === 'currency' || (field.type === 'number' && field.scale === 0)) };
     }
   }
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ACCOUNT_FIELDS } from '../core/account-fields.js';
-import { createEncoder } from '../scoring/encoder.js';
+import { createEncoder, describeTally, newInputTally, summarizeTally } from '../scoring/encoder.js';
 import { parseSpec, type FeatureSpec } from '../scoring/spec.js';
 import { renderCardMarkdown, type ModelCard, type TuningRow } from './card.js';
 import { crossValidateGbt, crossValidateLogistic, encodeAll } from './cv.js';
@@ -133,7 +133,10 @@ export function train(data: LabelledData, options: TrainOptions): TrainResult {
 
   // Final model on every row.
   const fitted = fitSpec(data.records, { inputName: INPUT_NAME, outputName: OUTPUT_NAME, now });
-  const matrix = encodeAll(fitted, data.records, now);
+  const tally = newInputTally(createEncoder(fitted));
+  const matrix = encodeAll(fitted, data.records, now, tally);
+  const inputQuality = summarizeTally(createEncoder(fitted), tally);
+  progress(`inputs: ${describeTally(inputQuality, data.records.length)}`);
   const step = Math.max(1, Math.round(params.rounds / 10));
   const model = trainGbt(matrix, data.labels, params, options.seed, {
     onTree: (round) => {
@@ -173,6 +176,7 @@ export function train(data: LabelledData, options: TrainOptions): TrainResult {
     calibration,
     featureImportance: importance,
     tuning,
+    inputQuality: { records: data.records.length, fields: inputQuality },
   };
 
   mkdirSync(dirname(options.out) || '.', { recursive: true });

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { to18 } from '../../src/core/record-id.js';
 import { createApp } from '../../src/http/app.js';
 import { predictRouter } from '../../src/http/predict/route.js';
+import { registry } from '../../src/observability/metrics.js';
 import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { ROOT } from '../helpers/process.js';
 import { sampleAccount } from '../helpers/records.js';
@@ -64,6 +65,16 @@ describe('POST /v1/predict', () => {
     expect(p.score).toBeGreaterThan(30); // a two-month, month-to-month fiber customer is a churn risk
     expect(String(p.factors)).toMatch(/^\w+__c=.+ \([+-]\d+\.\d\)/);
     expect(String(p.factors).length).toBeLessThanOrEqual(255);
+  });
+
+  it('when a record carries a picklist value the model does not know, then it is scored with the imputed value and /metrics counts it per field', async () => {
+    const count = async () => Number(/churn_input_values_total\{field="Contract_Type__c",state="unusable"\} (\d+)/.exec(await registry.metrics())?.[1] ?? 0);
+    const before = await count();
+    const res = await predict({ records: [sampleAccount(ID(7), { Contract_Type__c: 'Weekly' }), sampleAccount(ID(8))] });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { predictions: Array<{ score?: number }> };
+    expect(body.predictions.every((p) => typeof p.score === 'number')).toBe(true);
+    expect(await count()).toBe(before + 1);
   });
 
   it('when 200 records are sent, then 200 predictions come back in order', async () => {

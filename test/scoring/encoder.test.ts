@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEncoder } from '../../src/scoring/encoder.js';
+import { createEncoder, describeTally, newInputTally, summarizeTally } from '../../src/scoring/encoder.js';
 import { parseSpec } from '../../src/scoring/spec.js';
 import { tinySpec } from './helpers.js';
 
@@ -81,5 +81,39 @@ describe('encoder', () => {
     expect(encode({ Last_Order__c: '2026-11-17' }, spec).row).toEqual([10]);
     expect(encode({ Last_Order__c: '2026-11-17T12:00:00.000+0000' }, spec).row).toEqual([9.5]);
     expect(encode({ Last_Order__c: 'not a date' }, spec).row).toEqual([30]);
+  });
+
+  it('when records carry blank, unusable, unseen and out-of-range values, then the tally counts each per field and says what happened to them', () => {
+    const spec = parseSpec(tinySpec({ features: [...tinySpec().features.slice(0, 1), { field: 'Tenure_Months__c', encoding: 'number', impute: 24, reference: [{ value: 24, weight: 1 }], min: 0, max: 1000 }, tinySpec().features[2]!] }));
+    const enc = createEncoder(spec);
+    const tally = newInputTally(enc);
+    const out = new Float32Array(enc.width);
+    const records = [
+      { Contract_Type__c: 'Weekly', Tenure_Months__c: 'abc', Paperless_Billing__c: 'maybe' },
+      // The out-of-range tenure fails the record: the fields after it are not read, nor counted.
+      { Contract_Type__c: '', Tenure_Months__c: -3, Paperless_Billing__c: 'maybe' },
+      { Contract_Type__c: 'Two year', Tenure_Months__c: 5, Paperless_Billing__c: false },
+      {},
+    ];
+    records.forEach((r) => enc.encode(r, out, 0, NOW, tally));
+    expect(tally.records).toBe(4);
+    expect(summarizeTally(enc, tally)).toEqual([
+      { field: 'Contract_Type__c', blank: 2, unusable: 1, outOfRange: 0 },
+      { field: 'Tenure_Months__c', blank: 1, unusable: 1, outOfRange: 1 },
+      { field: 'Paperless_Billing__c', blank: 1, unusable: 1, outOfRange: 0 },
+    ]);
+    expect(describeTally(summarizeTally(enc, tally), 4)).toBe(
+      'Contract_Type__c: 2 blank, 1 unusable; Tenure_Months__c: 1 blank, 1 unusable, 1 out of range; Paperless_Billing__c: 1 blank, 1 unusable (of 4 records; blank and unusable values are imputed, out-of-range ones are data errors that scoring refuses)',
+    );
+    // The same counts from Bulk CSV rows, and nothing counted for values used as given.
+    const rowTally = newInputTally(enc);
+    const header = ['Contract_Type__c', 'Tenure_Months__c', 'Paperless_Billing__c'];
+    enc.encodeRow(['Weekly', 'abc', 'true'], enc.columnsIn(header), out, 0, NOW, rowTally);
+    enc.encodeRow(['Two year', '5', 'false'], enc.columnsIn(header), out, 0, NOW, rowTally);
+    expect(summarizeTally(enc, rowTally)).toEqual([
+      { field: 'Contract_Type__c', blank: 0, unusable: 1, outOfRange: 0 },
+      { field: 'Tenure_Months__c', blank: 0, unusable: 1, outOfRange: 0 },
+    ]);
+    expect(describeTally([], 2)).toBe("all 2 records' values were used as given");
   });
 });

@@ -4,7 +4,9 @@ import { ScoringEngine } from '../../scoring/engine.js';
 import { readTrainingCsv } from '../../training/dataset.js';
 import { evaluate } from '../../training/evaluate.js';
 import { table } from '../../training/metrics.js';
+import { describeTally } from '../../scoring/encoder.js';
 import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
 
 const usage = `Usage: churn-worker evaluate --csv <file> [--model <path>] [--spec <path>]
 
@@ -21,10 +23,7 @@ export const command: Command = {
   usage,
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { csv: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' } } });
-    if (!values.csv) {
-      console.error(`churn-worker evaluate: --csv <file> is required\n\n${usage}`);
-      return 2;
-    }
+    if (!values.csv) throw new UsageError('evaluate: --csv <file> is required');
     const scoring = loadConfig().scoring;
     const modelPath = values.model ?? scoring.modelPath;
     const engine = await ScoringEngine.open({ modelPath, specPath: values.spec ?? (values.model ? undefined : scoring.specPath), threads: scoring.threads });
@@ -39,8 +38,9 @@ export const command: Command = {
       console.log('');
       console.log(table(['decile', 'n', 'mean predicted', 'observed'], result.calibration.map((b) => [String(b.decile), String(b.n), b.meanPredicted, b.observedRate])));
       for (const f of result.failures.slice(0, 5)) console.log(`not scored: ${f.id}: ${f.message}`);
+      console.log(`inputs: ${describeTally(result.inputQuality, data.records.length)}`);
       const round = (x: number) => Number(x.toFixed(6));
-      console.log(JSON.stringify({ auc: round(m.auc), logloss: round(m.logloss), brier: round(m.brier), accuracy: round(m.accuracy), n: m.n }));
+      console.log(JSON.stringify({ auc: round(m.auc), logloss: round(m.logloss), brier: round(m.brier), accuracy: round(m.accuracy), n: m.n, notScored: result.failures.length, inputQuality: result.inputQuality }));
       return 0;
     } finally {
       await engine.close();
