@@ -15,6 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type Request, type Router } from 'express';
 import helmet from 'helmet';
 import { requestId, type Logger } from '../log/logger.js';
+import { within } from './health.js';
 import { scrapeMetrics } from '../observability/metrics.js';
 
 export interface ReadinessCheck {
@@ -45,16 +46,6 @@ export interface AppDeps {
 
 /** Paths written to the access log are clipped: the path comes from the client. */
 const MAX_LOGGED_PATH = 200;
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 

@@ -12,7 +12,8 @@ export function redisReadiness(redis: Pick<Redis, 'ping'>): ReadinessCheck {
   return { name: 'redis', check: async () => void (await redis.ping()) };
 }
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** `promise`, or an error naming `what` once `ms` have passed (the timer never outlives the race). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     promise,

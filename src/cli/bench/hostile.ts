@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
+import { to18 } from '../../core/record-id.js';
 import type { Benchmark } from '../commands/bench.js';
 import { startStack, type Stack } from '../stack.js';
 import { load } from './http-load.js';
@@ -26,24 +27,13 @@ Prints each part, then (last stdout line) one JSON object: spoofedNotifications,
 deepRefusalMs {p50, p99, max}, shapesMaxMs, healthzUnderFloodMs {p50, p99, max}, raceDoubleWrites, …
 Needs Redis at REDIS_URL.`;
 
-const SUFFIX = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
-
 /** A well-formed 18-character id (the case checksum is right) with a random body. */
 function randomId(prefix: string): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   let body = prefix;
   const bytes = randomBytes(15);
   for (let i = prefix.length; i < 15; i++) body += alphabet[bytes[i]! % alphabet.length];
-  let suffix = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0;
-    for (let i = 0; i < 5; i++) {
-      const c = body.charCodeAt(chunk * 5 + i);
-      if (c >= 65 && c <= 90) bits |= 1 << i;
-    }
-    suffix += SUFFIX[bits];
-  }
-  return body + suffix;
+  return to18(body);
 }
 
 function envelope(orgId: string, accountIds: readonly string[]): string {
