@@ -30,9 +30,11 @@ function account(id: string, extra = ''): string {
   return `<sObject xsi:type="sf:Account" xmlns:sf="${SF}"><sf:Id>${id}</sf:Id><sf:Name>Acme</sf:Name>${extra}</sObject>`;
 }
 
+/** Parses on a clock that stands still unless the test brings its own, so the time budget never
+ * decides a case meant for another limit, however loaded the machine. */
 function refusal(body: string, options?: ParseOptions): OutboundRefusal {
   try {
-    parseOutboundMessage(body, options);
+    parseOutboundMessage(body, { now: () => 0, ...options });
   } catch (error) {
     expect(error).toBeInstanceOf(OutboundRefusal);
     return error as OutboundRefusal;
@@ -156,7 +158,7 @@ describe('bounding the work per message', () => {
     // Every piece of 16 KiB "takes" 30 ms on this clock.
     const error = refusal(body, { now: () => (clock += 15), limits: { timeBudgetMs: 50 } });
     expect(error).toMatchObject({ reason: 'too-slow', status: 503 });
-    expect(parseOutboundMessage(body).notifications).toHaveLength(100);
+    expect(parseOutboundMessage(body, { now: () => 0 }).notifications).toHaveLength(100);
   });
 
   it('when a value from the body appears in a fault, then it is clipped, however long it was', () => {
