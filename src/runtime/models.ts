@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import { ACCOUNT_FIELDS } from '../core/account-fields.js';
 import { AppError, isAppError } from '../core/errors.js';
+import { backgroundAppend } from '../db/background.js';
 import { appendScoreHistory, supportsCopy, type HistoryRow } from '../db/history.js';
 import { PgModelStore } from '../db/models.js';
 import { appendShadowScores, type ShadowRow } from '../db/shadow.js';
@@ -235,8 +236,13 @@ export async function startProcessScoring(config: Config, logger: Logger, publis
     const watch = watchModels({ registry: sor.registry, scoring, subscriber, prefix: config.queue.prefix, pollMs: config.lifecycle.modelPollMs, logger: logger.child({ module: 'models' }) });
     await watch.check();
     observeModels(scoring.models);
-    const history = config.lifecycle.history;
-    const recorder: ScoreRecorder = { recordScores: (rows) => (history ? sor.recordScores(rows) : Promise.resolve()), recordShadow: (rows) => sor.recordShadow(rows) };
+    // Score history and shadow rows are appended in the background: a real-time batch is done when
+    // Salesforce holds its scores, not after a round trip to PostgreSQL (drained at shutdown).
+    const log = logger.child({ module: 'system-of-record' });
+    const dropped = (what: string) => (error: unknown, rows: number) => log.warn({ err: error, rows }, `could not append ${rows} row(s) to the ${what}`);
+    const history = config.lifecycle.history ? backgroundAppend<HistoryRow>((rows) => sor.recordScores(rows), { onError: dropped('score history') }) : undefined;
+    const shadows = backgroundAppend<ShadowRow>((rows) => sor.recordShadow(rows), { onError: dropped('shadow scores') });
+    const recorder: ScoreRecorder = { recordScores: (rows) => history?.add(rows) ?? Promise.resolve(), recordShadow: (rows) => shadows.add(rows) };
     const thread = scoring;
     const sub = subscriber;
     return {
@@ -248,6 +254,7 @@ export async function startProcessScoring(config: Config, logger: Logger, publis
         await watch.stop();
         sub.disconnect();
         await thread.close();
+        await Promise.all([history?.drain(), shadows.drain()]);
         await sor.close();
       },
     };
