@@ -3,8 +3,9 @@
  * ingest `update` jobs, driven through the phases of state.ts (reading → submitting → collecting →
  * retrying → done). Each phase is one method below; each transition is saved before the next step.
  *
- * - reading: the page's headers hand the next page to the queue (another worker starts it) or mark
- *   this one the last; the page streams in batches of whole CSV records to the scoring thread, which
+ * - reading: with pages listed at once (run.ts) the page is read by its own locator; with chained
+ *   pages its headers hand the next page to the queue (another worker starts it) or mark this one
+ *   the last. The page streams in batches of whole CSV records to the scoring thread, which
  *   parses and scores them and returns the ingest lines of the records that are not unchanged; the
  *   lines go to part files of at most `ingestMaxBytes`. A large first or last page is cut in two parts
  *   (`splitPageFrom`, see cutPoint) so Salesforce starts writing while the rest is scored and the run
@@ -65,8 +66,8 @@ export function outputColumns(outputs: { score: string; risk: string; factors: s
  * (Cutting the last page later, at two thirds, measured slower: the first part was not written yet
  * when the second arrived.)
  */
-export function cutPoint(splitPageFrom: number, index: number, page: { nextLocator: string | null; numberOfRecords: number }): number | undefined {
-  const edge = index === 0 || page.nextLocator === null;
+export function cutPoint(splitPageFrom: number, index: number, page: { last: boolean; numberOfRecords: number }): number | undefined {
+  const edge = index === 0 || page.last;
   if (splitPageFrom <= 0 || page.numberOfRecords < splitPageFrom || !edge) return undefined;
   return Math.ceil(page.numberOfRecords / 2);
 }
@@ -154,9 +155,14 @@ class ChunkAttempt {
 
   private async read(): Promise<void> {
     const { deps, run } = this;
-    const page = await this.bulk.resultPage(run.queryJobId!, this.state.locator, deps.settings.chunkSize);
+    // A listed page is read whole by its locator; a chained one by maxRecords, and it names the next.
+    const parallel = run.pages === 'parallel';
+    const page = await this.bulk.resultPage(run.queryJobId!, this.state.locator, parallel ? undefined : deps.settings.chunkSize);
+    const last = parallel ? this.index === (run.chunksTotal ?? 0) - 1 : page.nextLocator === null;
     if (this.state.next === undefined) {
-      if (page.nextLocator) {
+      if (parallel) {
+        await this.apply((s) => S.nextHandedOn(s, last ? 'last' : 'enqueued'));
+      } else if (page.nextLocator) {
         await deps.queue.enqueueChunk(run.id, this.index + 1, page.nextLocator);
         await this.apply((s) => S.nextHandedOn(s, 'enqueued'));
       } else {
@@ -164,7 +170,7 @@ class ChunkAttempt {
         await this.apply((s) => S.nextHandedOn(s, 'last'));
       }
     }
-    const pass = await this.scorePage(page);
+    const pass = await this.scorePage(page, last);
     // The shadow's rows of the page, once it is scored (a crash before the page's state is saved may
     // append them a second time; they are a comparison, not a record of what was written).
     if (pass.shadowFile) await this.keep('shadow scores', () => deps.shadowScores!.appendFile(pass.shadowFile!));
@@ -183,10 +189,10 @@ class ChunkAttempt {
     await this.apply((s) => S.pageScored(s, { read: pass.read, scored: pass.scored, unchanged: pass.unchanged, failed: pass.failed.length, parts: pass.files.length }));
   }
 
-  private async scorePage(page: ResultPage) {
+  private async scorePage(page: ResultPage, last: boolean) {
     const { deps, run } = this;
     const { settings } = deps;
-    const cutAt = cutPoint(settings.splitPageFrom, this.index, page);
+    const cutAt = cutPoint(settings.splitPageFrom, this.index, { last, numberOfRecords: page.numberOfRecords });
     const now = run.scoredAtMs ?? Date.now();
     // Parts complete before the page is are submitted while the rest is scored; awaited below.
     const early: Array<Promise<void>> = [];

@@ -62,7 +62,14 @@ export interface BulkPort {
   createQueryJob(soql: string): Promise<{ id: string }>;
   waitForJob(kind: 'query' | 'ingest', id: string, poll?: PollOptions): Promise<BulkJobInfo>;
   jobInfo(kind: 'query' | 'ingest', id: string): Promise<BulkJobInfo>;
-  resultPage(jobId: string, locator: string | null, maxRecords: number): Promise<ResultPage>;
+  /** One page: by `maxRecords` from a chained locator, or (no maxRecords) the page a listed locator names. */
+  resultPage(jobId: string, locator: string | null, maxRecords?: number): Promise<ResultPage>;
+  /** Whether `resultPageLocators` may be used (Salesforce lists result pages from API 58.0). */
+  readonly parallelResults?: boolean;
+  /** The locators of every result page, for parallel download (`resultPages`). */
+  resultPageLocators?(jobId: string): Promise<string[]>;
+  /** Bytes of bodies moved since last asked: CSV read, CSV uploaded, uploads as sent (compressed). */
+  takeBytes?(): { downloaded: number; uploaded: number; uploadedWire: number };
   createIngestJob(object: string): Promise<{ id: string }>;
   upload(jobId: string, csvFile: string): Promise<void>;
   setState(jobId: string, state: 'UploadComplete' | 'Aborted'): Promise<unknown>;

@@ -6,7 +6,9 @@
  * A run: reads the org's allowance (/limits, or the Sforce-Limit-Info header when the integration
  * user may not read /limits) and waits while it is below NIGHTLY_API_RESERVE; pins the champion model;
  * creates one Bulk query job for the fields both paths read (core/scored-fields.ts) and polls it;
- * then hands the first page to the queue as a chunk (chunk.ts), which hands on the next. One run at a
+ * then lists every result page (`resultPages`, API 58.0+) and hands them all to the queue as chunks
+ * (chunk.ts), so any number of workers download their pages at once; before API 58.0 it hands the
+ * first page on, and each chunk hands on the next. One run at a
  * time: a run that starts while another is going is recorded as skipped.
  */
 import { isAppError } from '../core/errors.js';
@@ -107,12 +109,24 @@ export class NightlyRun {
         await this.ended(runId);
         return { kind: 'fail', message };
       }
-      await store.update(runId, { state: 'running', total: info.numberRecordsProcessed ?? 0, message: '' });
+      const total = info.numberRecordsProcessed ?? 0;
+      if (bulk.parallelResults && bulk.resultPageLocators) {
+        // Every page is listed at once, so each worker downloads its own page without waiting for
+        // the previous page's locator. The count is set before the chunks start, so the last chunk
+        // to finish ends the run.
+        const locators = await bulk.resultPageLocators(run.queryJobId!);
+        await store.update(runId, { state: 'running', total, message: '', pages: 'parallel', chunksTotal: locators.length });
+        await store.addCalls(runId, bulk.takeCalls());
+        for (let i = 0; i < locators.length; i++) await this.deps.queue.enqueueChunk(runId, i, locators[i] || null);
+        log.info({ total, pages: locators.length }, 'query job complete; every result page enqueued');
+        return { kind: 'done', result: { runId, state: 'running', total, pages: locators.length } };
+      }
+      await store.update(runId, { state: 'running', total, message: '', pages: 'chained' });
       // Counted before the chunks start, so the record of a finished run holds every call.
       await store.addCalls(runId, bulk.takeCalls());
       await this.deps.queue.enqueueChunk(runId, 0, null);
-      log.info({ total: info.numberRecordsProcessed }, 'query job complete; chunks enqueued');
-      return { kind: 'done', result: { runId, state: 'running', total: info.numberRecordsProcessed } };
+      log.info({ total }, 'query job complete; chunks enqueued');
+      return { kind: 'done', result: { runId, state: 'running', total } };
     } finally {
       await trimming;
       await store.addCalls(runId, bulk.takeCalls());

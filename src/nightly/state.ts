@@ -45,8 +45,13 @@ export interface RunRecord {
   shadowVersion?: string;
   /** Records the query job found. */
   total?: number;
-  /** Known once the last result page has been seen. */
+  /** Known once the last result page has been seen (or, with parallel pages, once they are listed). */
   chunksTotal?: number;
+  /**
+   * How pages are found: `parallel`, every page listed at once by `resultPages` and handed to the
+   * queue together; `chained` (API before 58.0), each page's locator read from the previous page.
+   */
+  pages?: 'parallel' | 'chained';
   chunksDone: number;
   /** Scoring time of the run (epoch ms): every chunk, and a resumed chunk, writes the same values. */
   scoredAtMs?: number;
@@ -55,7 +60,7 @@ export interface RunRecord {
   counts: Counts;
 }
 
-export type RunUpdate = Partial<Record<'state' | 'startedAt' | 'endedAt' | 'queryJobId' | 'message' | 'total' | 'chunksTotal' | 'scoredAtMs' | 'modelVersion' | 'shadowVersion', string | number>>;
+export type RunUpdate = Partial<Record<'state' | 'startedAt' | 'endedAt' | 'queryJobId' | 'message' | 'total' | 'chunksTotal' | 'scoredAtMs' | 'modelVersion' | 'shadowVersion' | 'pages', string | number>>;
 
 export interface IngestRef {
   id: string;

@@ -89,6 +89,7 @@ export class RunStore implements RunLog {
       shadowVersion: h.shadowVersion,
       total: n(h.total),
       chunksTotal: n(h.chunksTotal),
+      pages: h.pages === 'parallel' || h.pages === 'chained' ? h.pages : undefined,
       chunksDone: Number(h.chunksDone ?? 0),
       scoredAtMs: n(h.scoredAtMs),
       message: h.message,
