@@ -76,6 +76,21 @@ export interface BulkPort {
   failedResults(jobId: string): AsyncIterable<RecordResult>;
   unprocessedRecords(jobId: string): AsyncIterable<RecordResult>;
   takeCalls(): number;
+  /** Calls made through this object so far. */
+  readonly calls?: number;
+}
+
+/** What one worker process spent on a run: calls, bytes, time with a job of the run in hand. */
+export interface WorkerStats {
+  calls: number;
+  /** Query results read (CSV bytes). */
+  downloaded: number;
+  /** Ingest CSV uploaded, and what it took on the wire. */
+  uploaded: number;
+  uploadedWire: number;
+  /** Time this process had at least one of the run's jobs in hand. */
+  busyMs: number;
+  jobs: number;
 }
 
 /** The run record and the chunks' states, kept where a crash does not lose them. */
@@ -94,6 +109,8 @@ export interface RunLog {
   finishChunk(id: string, index: number, counts: Counts, apiCalls: number): Promise<boolean>;
   setChunksTotal(id: string, total: number): Promise<void>;
   fail(id: string, message: string): Promise<void>;
+  /** Adds to what worker `worker` spent on the run (per-worker figures). */
+  addWorkerStats?(id: string, worker: string, stats: WorkerStats): Promise<void>;
 }
 
 /** What the scorer returns for a batch of rows (scoring/rows.ts). */
@@ -216,4 +233,6 @@ export interface NightlyDeps {
   logger: Logger;
   /** Told once a run has ended (metrics). */
   onRunEnded?(run: RunRecord): void;
+  /** This process, as named in the per-worker figures (host and pid). */
+  workerId?: string;
 }

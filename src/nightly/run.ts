@@ -14,7 +14,7 @@
 import { isAppError } from '../core/errors.js';
 import { fieldsToRead } from '../core/scored-fields.js';
 import { ChunkRunner } from './chunk.js';
-import type { NightlyDeps } from './ports.js';
+import type { BulkPort, NightlyDeps } from './ports.js';
 import { buildSoql } from './query.js';
 import { FINISHED_STATES } from './state.js';
 
@@ -33,9 +33,38 @@ export class NightlyRun {
   private readonly chunks: ChunkRunner;
   /** Whether this process has already said that /limits is refused (once is enough). */
   private warnedLimits = false;
+  /** Jobs in hand, and the time this process had any (per-worker figures). */
+  private active = 0;
+  private busySince = 0;
+  private busyMs = 0;
 
   constructor(private readonly deps: NightlyDeps) {
     this.chunks = new ChunkRunner(deps);
+  }
+
+  private enter(): void {
+    if (this.active++ === 0) this.busySince = Date.now();
+  }
+
+  /** Leaves a job; answers the busy time not yet reported. */
+  private leave(): number {
+    if (--this.active === 0) this.busyMs += Date.now() - this.busySince;
+    let ms = this.busyMs;
+    if (this.active > 0) {
+      ms += Date.now() - this.busySince;
+      this.busySince = Date.now();
+    }
+    this.busyMs = 0;
+    return ms;
+  }
+
+  /** Adds a job attempt's calls, bytes and busy time to this worker's figures for the run. */
+  private async report(runId: string, bulk: BulkPort, calls: number): Promise<void> {
+    const busyMs = this.leave();
+    const { log, workerId } = this.deps;
+    if (!log.addWorkerStats || !workerId) return;
+    const bytes = bulk.takeBytes?.() ?? { downloaded: 0, uploaded: 0, uploadedWire: 0 };
+    await log.addWorkerStats(runId, workerId, { calls, ...bytes, busyMs, jobs: 1 }).catch((error: unknown) => this.deps.logger.warn({ runId, err: error }, 'could not record the worker figures'));
   }
 
   /** Tells `onRunEnded` about a run that has just ended. */
@@ -69,6 +98,7 @@ export class NightlyRun {
     }
 
     const bulk = this.deps.openBulk(log);
+    this.enter();
     let trimming: Promise<void> | undefined;
     try {
       if (!run.queryJobId) {
@@ -130,6 +160,7 @@ export class NightlyRun {
     } finally {
       await trimming;
       await store.addCalls(runId, bulk.takeCalls());
+      await this.report(runId, bulk, bulk.calls ?? 0);
     }
   }
 
@@ -152,6 +183,7 @@ export class NightlyRun {
     if (!run || FINISHED_STATES.has(run.state)) return { kind: 'done', result: { skipped: run ? `run is ${run.state}` : 'unknown run' } };
     const log = this.deps.logger.child({ runId, chunk: index });
     const bulk = this.deps.openBulk(log);
+    this.enter();
     try {
       if (run.message) await store.update(runId, { message: '' });
       const outcome = await this.chunks.run(bulk, run, index, locator);
@@ -164,6 +196,7 @@ export class NightlyRun {
       return { kind: 'done', result: { ...outcome } };
     } finally {
       await store.addCalls(runId, bulk.takeCalls());
+      await this.report(runId, bulk, bulk.calls ?? 0);
     }
   }
 

@@ -44,6 +44,19 @@ describe('nightly re-scoring through Bulk API 2.0', () => {
     expect(bytes.resultsWire).toBeLessThan(bytes.resultsRaw / 2);
     expect(bytes.uploadWire).toBeLessThan(bytes.uploadRaw / 2);
     expect(run.apiCalls).toBe(h.org.state.counters.total);
+    // Each worker's figures, reported through Redis, add up to the run's and to what the org saw.
+    // The last chunk's worker adds its figures just after it finished the run: wait for them.
+    let workers = Object.values(await store.workerStats(run.id));
+    for (let i = 0; i < 50 && workers.reduce((n, w) => n + w.calls, 0) < run.apiCalls; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      workers = Object.values(await store.workerStats(run.id));
+    }
+    const sum = (k: 'calls' | 'downloaded' | 'uploaded' | 'uploadedWire' | 'jobs') => workers.reduce((n, w) => n + w[k], 0);
+    expect(sum('calls')).toBe(run.apiCalls);
+    expect(sum('jobs')).toBeGreaterThanOrEqual(4);
+    expect(sum('downloaded')).toBe(bytes.resultsRaw);
+    expect(sum('uploaded')).toBe(bytes.uploadRaw);
+    expect(sum('uploadedWire')).toBe(bytes.uploadWire);
   });
 
   it('when the API version is before 58.0, then each page\'s locator comes from the previous page, as before', async () => {
