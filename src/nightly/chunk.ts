@@ -36,7 +36,8 @@ import { AppError } from '../core/errors.js';
 import { backoffMs, NIGHTLY_RECORD_BACKOFF, POLL_GROWTH } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
 import { bulkCsvCell } from '../wire/bulk-csv.js';
-import { PartWriter, TextFile, type PartFile } from './parts.js';
+import { pageQuota } from './budget.js';
+import { MoveBands, PartWriter, TextFile, type PartFile } from './parts.js';
 import type { BulkJobInfo, BulkPort, Failure, NightlyDeps, RecordResult, ResultPage } from './ports.js';
 import * as S from './state.js';
 import type { ChunkState, Counts, IngestRef, RunRecord } from './state.js';
@@ -186,13 +187,19 @@ class ChunkAttempt {
     }
     this.files = pass.files;
     await deps.failures.record(pass.failed, { runId: run.id });
-    await this.apply((s) => S.pageScored(s, { read: pass.read, scored: pass.scored, unchanged: pass.unchanged, failed: pass.failed.length, parts: pass.files.length }));
+    await this.apply((s) => S.pageScored(s, { read: pass.read, scored: pass.scored, unchanged: pass.unchanged, failed: pass.failed.length, parts: pass.files.length, deferred: pass.deferred }));
+    if (pass.deferred > 0) this.log.info({ deferred: pass.deferred, written: pass.files.reduce((n, f) => n + f.records, 0) }, 'page over its share of the Bulk budget: the largest moves are written, the rest left for the next run');
   }
 
   private async scorePage(page: ResultPage, last: boolean) {
     const { deps, run } = this;
     const { settings } = deps;
-    const cutAt = cutPoint(settings.splitPageFrom, this.index, { last, numberOfRecords: page.numberOfRecords });
+    // Short of Bulk budget (budget.ts), the page writes its share of the run's limit, largest moves
+    // first: its lines are kept in bands of how far they moved until the page is scored, and not cut.
+    const quota = run.writeBatches === undefined ? undefined : pageQuota(run.writeBatches, this.index, run.chunksTotal ?? Math.max(1, Math.ceil((run.total ?? 0) / settings.chunkSize)));
+    const bands = quota === undefined ? undefined : new MoveBands(`${this.tmpBase}-band`, deps.history !== undefined);
+    if (bands) this.temporary.push(...bands.paths);
+    const cutAt = quota === undefined ? cutPoint(settings.splitPageFrom, this.index, { last, numberOfRecords: page.numberOfRecords }) : undefined;
     const now = run.scoredAtMs ?? Date.now();
     // Parts complete before the page is are submitted while the rest is scored; awaited below.
     const early: Array<Promise<void>> = [];
@@ -230,7 +237,8 @@ class ChunkAttempt {
         scored += result.scored;
         unchanged += result.unchanged;
         failed.push(...result.failed);
-        await writer.write(result.lines, result.changed, result.history);
+        if (bands) await bands.add(result.lines, result.moves ?? [], result.history);
+        else await writer.write(result.lines, result.changed, result.history);
         lines += result.changed;
         if (result.shadowError && !shadowWarned) {
           shadowWarned = true;
@@ -274,13 +282,15 @@ class ChunkAttempt {
       for (const f of writer.files) this.temporary.push(f.path, ...(f.companion ? [f.companion] : []));
     }
     if (pending) await pending;
+    let deferred = 0;
+    if (bands) deferred = lines - (await bands.drainInto(writer, quota!));
     await writer.finish();
     await shadow.finish();
     await Promise.all(early);
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 1_048_576);
     this.log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
-    return { files: writer.files, read, scored, unchanged, failed, shadowFile: shadow.written ? shadow.path : undefined };
+    return { files: writer.files, read, scored, unchanged, failed, deferred, shadowFile: shadow.written ? shadow.path : undefined };
   }
 
   // --- submitting ------------------------------------------------------------------------------

@@ -54,6 +54,10 @@ export interface AllowanceReading {
   remaining: number;
   /** Why /limits could not be read (the usage header was used instead). */
   refusal?: { message: string };
+  /** Bulk API batches left today (DailyBulkApiBatches), when /limits was read. */
+  bulkBatches?: { max: number; remaining: number };
+  /** Bulk API 2.0 query jobs left today (DailyBulkV2QueryJobs), when /limits was read. */
+  queryJobs?: { max: number; remaining: number };
 }
 
 /** Bulk API 2.0, metered: `takeCalls()` answers the calls made since it was last asked. */
@@ -119,6 +123,8 @@ export interface RowsResult {
   /** Bulk ingest CSV lines (Id + columns) of the records to write. */
   lines: string;
   changed: number;
+  /** How far each record in `lines` moved (score points; 100 when it had none), line for line. */
+  moves?: number[];
   scored: number;
   unchanged: number;
   failed: Array<{ id: string; code: string; message: string }>;
@@ -211,6 +217,8 @@ export interface NightlySettings {
   pollMaxMs: number;
   apiReserve: number;
   reserveWaitMs: number;
+  /** Bulk API batches a run leaves for the org's other integrations (NIGHTLY_BULK_BATCH_RESERVE). */
+  bulkBatchReserve?: number;
   /** Where part files are written. @defaultValue os.tmpdir() */
   tmpDir?: string;
   /** Delay before retry ingest job `attempt` (1-based); the retry policy's by default (tests shorten it). */

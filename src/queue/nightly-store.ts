@@ -90,6 +90,10 @@ export class RunStore implements RunLog {
       total: n(h.total),
       chunksTotal: n(h.chunksTotal),
       pages: h.pages === 'parallel' || h.pages === 'chained' ? h.pages : undefined,
+      batchesLeft: n(h.batchesLeft),
+      batchesMax: n(h.batchesMax),
+      writeBatches: n(h.writeBatches),
+      budget: h.budget,
       chunksDone: Number(h.chunksDone ?? 0),
       scoredAtMs: n(h.scoredAtMs),
       message: h.message,
@@ -165,7 +169,7 @@ export class RunStore implements RunLog {
    */
   async finishChunk(id: string, index: number, counts: Counts, apiCalls = 0): Promise<boolean> {
     const args = [String(index), new Date().toISOString(), id];
-    for (const f of COUNT_FIELDS) args.push(f, String(counts[f]));
+    for (const f of COUNT_FIELDS) args.push(f, String(counts[f] ?? 0));
     // Added in the same step as the chunk's counts, so a finished run's record already holds them.
     args.push('apiCalls', String(apiCalls));
     const result = await this.redis.eval(FINISH_CHUNK, 3, this.runKey(id), `${this.runKey(id)}:done`, this.activeKey, ...args);

@@ -81,7 +81,7 @@ export function archivedRunLog(store: RunLog, db: NightlyDatabase, logger: Logge
     },
     update: async (id, fields) => {
       await store.update(id, fields);
-      if (fields.state !== undefined || fields.total !== undefined || fields.queryJobId !== undefined) await archive(id);
+      if (fields.state !== undefined || fields.total !== undefined || fields.queryJobId !== undefined || (fields.message !== undefined && fields.message !== '')) await archive(id);
     },
     finishChunk: async (id, index, counts, apiCalls) => {
       const finished = await store.finishChunk(id, index, counts, apiCalls);

@@ -88,6 +88,10 @@ export interface DailyApiUsage {
   calls: number;
   /** Why /limits was not used, when it was not. */
   refusal?: AppError;
+  /** Bulk API batches left today (DailyBulkApiBatches), when /limits was read. */
+  bulkBatches?: { max: number; remaining: number };
+  /** Bulk API 2.0 query jobs left today (DailyBulkV2QueryJobs), when /limits was read. */
+  queryJobs?: { max: number; remaining: number };
 }
 
 export interface RetryOptions {
@@ -465,7 +469,9 @@ export class SalesforceClient {
     try {
       const limits = await this.limits(options);
       const daily = limits.DailyApiRequests;
-      if (daily) return { used: daily.Max - daily.Remaining, limit: daily.Max, remaining: daily.Remaining, source: 'limits', calls: 1 };
+      const pair = (l?: { Max: number; Remaining: number }) => (l ? { max: l.Max, remaining: l.Remaining } : undefined);
+      const bulk = { bulkBatches: pair(limits.DailyBulkApiBatches), queryJobs: pair(limits.DailyBulkV2QueryJobs) };
+      if (daily) return { used: daily.Max - daily.Remaining, limit: daily.Max, remaining: daily.Remaining, source: 'limits', calls: 1, ...bulk };
       const usage = this.apiUsage;
       if (!usage) throw new AppError({ code: 'SF_API_ERROR', message: 'Read org limits: the org reported no DailyApiRequests and no Sforce-Limit-Info header.' });
       return { ...usage, remaining: usage.limit - usage.used, source: 'header', calls: 1 };

@@ -25,6 +25,7 @@ export const TEST_NIGHTLY: NightlyConfig = {
   scoreBatch: 500,
   concurrency: 2,
   apiReserve: 100,
+  bulkBatchReserve: 100,
   reserveWaitMs: 500,
   pollInitialMs: 50,
   pollMaxMs: 200,

@@ -340,8 +340,13 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
     const counters = org.state.counters.snapshot();
     sample();
     const peaks = [...peak.values()].map((v) => Math.round(v));
-    // Each worker's share, as it reported it through Redis (calls, bytes, time with a job in hand).
-    const reported = await store.workerStats(runId);
+    // Each worker's share, as it reported it through Redis (calls, bytes, time with a job in hand);
+    // the worker that finished the run adds its share just after, so wait for it (2 s at most).
+    let reported = await store.workerStats(runId);
+    for (let i = 0; i < 20 && Object.values(reported).reduce((n, w) => n + w.calls, 0) < record.apiCalls; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      reported = await store.workerStats(runId);
+    }
     const mb = (n: number) => Math.round((n / 1e6) * 10) / 10;
     const perWorker = children.map((c, i) => {
       const r = Object.entries(reported).find(([id]) => id.endsWith(`-${c.child.pid}`))?.[1];
