@@ -43,8 +43,10 @@ const usage = `Usage: churn-worker bench nightly [--accounts N] [--workers K] [-
 
 Starts the emulator with N accounts, measures the I/O floor (Bulk query download + ingest upload, no
 scoring), starts K worker processes, runs one full re-scoring and reports seconds, accounts/s,
-Salesforce API calls, each worker's peak RSS and the ratio to the floor. Last stdout line: JSON with
-accounts, workers, seconds, apiCalls, peakRssMb, floorSeconds, accountsPerSec, ratioToFloor, …
+Salesforce API calls, ingest batches, bytes on the wire and uncompressed, each worker's share (jobs,
+calls, bytes, busy and idle time, peak RSS, CPU) and the ratio to the floor. The workers share nothing
+but Redis. Last stdout line: JSON with accounts, workers, seconds, apiCalls, peakRssMb, floorSeconds,
+accountsPerSec, ratioToFloor, ingestBatches, bytes, perWorker, loadAverage, …
 
   --accounts N     Accounts in the emulated org (default 100000)
   --workers K      Worker processes (default 1)
