@@ -114,7 +114,7 @@ function takeResultsFault(settings: BulkSettings, offset: number): ResultsFault 
  * sent `Accept-Encoding: gzip` ("Use Compression for Bulk API 2.0 Query Responses"). Counts the CSV
  * bytes and the bytes that went on the wire.
  */
-function resultsBody(req: Request, res: Response, bytes: BulkBytes): Writable {
+function resultsBody(req: Request, res: Response, bytes: BulkBytes): { out: Writable; flush: (then: () => void) => void } {
   const counted = new Transform({
     transform(chunk: Buffer, _enc, callback) {
       bytes.resultsRaw += chunk.length;
@@ -124,7 +124,7 @@ function resultsBody(req: Request, res: Response, bytes: BulkBytes): Writable {
   if (!acceptsGzip(req)) {
     counted.on('data', (chunk: Buffer) => void (bytes.resultsWire += chunk.length));
     counted.pipe(res);
-    return counted;
+    return { out: counted, flush: (then) => counted.write('', () => setImmediate(then)) };
   }
   res.set('Content-Encoding', 'gzip');
   res.set('Vary', 'Accept-Encoding');
@@ -132,7 +132,8 @@ function resultsBody(req: Request, res: Response, bytes: BulkBytes): Writable {
   const gzip = createGzip({ level: 1 });
   gzip.on('data', (chunk: Buffer) => void (bytes.resultsWire += chunk.length));
   counted.pipe(gzip).pipe(res);
-  return counted;
+  // A cut page sends what it wrote before the connection closes: the gzip stream holds it until flushed.
+  return { out: counted, flush: (then) => counted.write('', () => gzip.flush(() => setImmediate(then))) };
 }
 
 /** Whether the request accepts a gzip body (`Accept-Encoding: gzip`, not with q=0). */
@@ -151,7 +152,7 @@ async function writePage(req: Request, res: Response, state: EmulatorState, job:
   const snapshot = job.snapshot!;
   const fields = job.fields;
   const stopAt = fault ? Math.min(to, from + fault.afterRecords) : to;
-  const out = resultsBody(req, res, state.counters.bytes);
+  const { out, flush } = resultsBody(req, res, state.counters.bytes);
   out.write(`${fields.map((f) => csvCell(f.name)).join(',')}\n`);
   const SLICE = 2_000;
   for (let start = from; start < stopAt; start += SLICE) {
@@ -190,9 +191,10 @@ async function writePage(req: Request, res: Response, state: EmulatorState, job:
   log.outcome = fault.kind === 'cut' ? 'cut' : 'stalled';
   if (fault.kind === 'cut') {
     // Once what was written has left, close the connection without ending the body.
-    out.write('', () => setTimeout(() => res.destroy(), 20));
+    flush(() => res.write('', () => res.destroy()));
     return;
   }
+  flush(() => undefined);
   const timer = setTimeout(() => res.destroy(), fault.ms);
   res.once('close', () => clearTimeout(timer));
 }
