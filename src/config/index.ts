@@ -159,6 +159,7 @@ const envSchema = z.object({
   NIGHTLY_SCORE_BATCH: wholeNumber.min(100).max(100_000).default(2_000),
   NIGHTLY_CONCURRENCY: positiveInt.default(1),
   NIGHTLY_API_RESERVE: wholeNumber.min(0).default(5_000),
+  NIGHTLY_BULK_BATCH_RESERVE: wholeNumber.min(0).default(1_500),
   NIGHTLY_RESERVE_WAIT_MS: positiveInt.default(15 * 60_000),
   NIGHTLY_POLL_INITIAL_MS: positiveInt.default(1_000),
   NIGHTLY_POLL_MAX_MS: positiveInt.default(30_000),
@@ -296,6 +297,8 @@ export interface NightlyConfig {
   readonly concurrency: number;
   /** Remaining daily API calls below which a run waits. */
   readonly apiReserve: number;
+  /** Bulk API batches (DailyBulkApiBatches) a run leaves for the org's other integrations. @defaultValue 1500 */
+  readonly bulkBatchReserve: number;
   /** How long a run waits before checking the allowance again. */
   readonly reserveWaitMs: number;
   readonly pollInitialMs: number;
@@ -498,6 +501,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       scoreBatch: e.NIGHTLY_SCORE_BATCH,
       concurrency: e.NIGHTLY_CONCURRENCY,
       apiReserve: e.NIGHTLY_API_RESERVE,
+      bulkBatchReserve: e.NIGHTLY_BULK_BATCH_RESERVE,
       reserveWaitMs: e.NIGHTLY_RESERVE_WAIT_MS,
       pollInitialMs: e.NIGHTLY_POLL_INITIAL_MS,
       pollMaxMs: e.NIGHTLY_POLL_MAX_MS,

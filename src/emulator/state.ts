@@ -23,9 +23,12 @@ export class OrgLimits {
   bulkV2QueryJobsUsed = 0;
   bulkV2QueryFileStorageMBUsed = 0;
   bulkApiBatchesUsed = 0;
-  readonly bulkV2QueryJobsMax = 10_000;
-  readonly bulkV2QueryFileStorageMBMax = 976_562;
-  readonly bulkApiBatchesMax = 15_000;
+  /** Bulk API 2.0 query jobs per rolling 24 hours (Salesforce: 10,000). */
+  bulkV2QueryJobsMax = 10_000;
+  /** Query results per 24 hours, in MB (Salesforce: 1 TB). */
+  bulkV2QueryFileStorageMBMax = 976_562;
+  /** Bulk API batches per rolling 24 hours, shared by Bulk API 1.0 and 2.0 ingest (Salesforce: 15,000). */
+  bulkApiBatchesMax = 15_000;
 
   constructor(public apiMax: number) {}
 
@@ -34,10 +37,23 @@ export class OrgLimits {
   }
 }
 
-/** Calls seen, by kind (query, queryMore, collections, limits, describe, token, …). */
+/** Bytes of Bulk bodies: as they crossed the wire (compressed when gzip was used) and as CSV. */
+export interface BulkBytes {
+  /** Query results sent. */
+  resultsWire: number;
+  resultsRaw: number;
+  /** Ingest uploads received. */
+  uploadWire: number;
+  uploadRaw: number;
+}
+
+const noBytes = (): BulkBytes => ({ resultsWire: 0, resultsRaw: 0, uploadWire: 0, uploadRaw: 0 });
+
+/** Calls seen, by kind (query, queryMore, collections, limits, describe, token, …), and Bulk bytes. */
 export class CallCounters {
   total = 0;
   byKind: Record<string, number> = {};
+  bytes: BulkBytes = noBytes();
 
   count(kind: string, countsAgainstAllowance: boolean): void {
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
@@ -47,10 +63,11 @@ export class CallCounters {
   reset(): void {
     this.total = 0;
     this.byKind = {};
+    this.bytes = noBytes();
   }
 
-  snapshot(): { total: number; byKind: Record<string, number> } {
-    return { total: this.total, byKind: { ...this.byKind } };
+  snapshot(): { total: number; byKind: Record<string, number>; bytes: BulkBytes } {
+    return { total: this.total, byKind: { ...this.byKind }, bytes: { ...this.bytes } };
   }
 }
 

@@ -3,8 +3,9 @@
  * ingest `update` jobs, driven through the phases of state.ts (reading → submitting → collecting →
  * retrying → done). Each phase is one method below; each transition is saved before the next step.
  *
- * - reading: the page's headers hand the next page to the queue (another worker starts it) or mark
- *   this one the last; the page streams in batches of whole CSV records to the scoring thread, which
+ * - reading: with pages listed at once (run.ts) the page is read by its own locator; with chained
+ *   pages its headers hand the next page to the queue (another worker starts it) or mark this one
+ *   the last. The page streams in batches of whole CSV records to the scoring thread, which
  *   parses and scores them and returns the ingest lines of the records that are not unchanged; the
  *   lines go to part files of at most `ingestMaxBytes`. A large first or last page is cut in two parts
  *   (`splitPageFrom`, see cutPoint) so Salesforce starts writing while the rest is scored and the run
@@ -35,7 +36,8 @@ import { AppError } from '../core/errors.js';
 import { backoffMs, NIGHTLY_RECORD_BACKOFF, POLL_GROWTH } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
 import { bulkCsvCell } from '../wire/bulk-csv.js';
-import { PartWriter, TextFile, type PartFile } from './parts.js';
+import { pageQuota } from './budget.js';
+import { MoveBands, PartWriter, TextFile, type PartFile } from './parts.js';
 import type { BulkJobInfo, BulkPort, Failure, NightlyDeps, RecordResult, ResultPage } from './ports.js';
 import * as S from './state.js';
 import type { ChunkState, Counts, IngestRef, RunRecord } from './state.js';
@@ -65,8 +67,8 @@ export function outputColumns(outputs: { score: string; risk: string; factors: s
  * (Cutting the last page later, at two thirds, measured slower: the first part was not written yet
  * when the second arrived.)
  */
-export function cutPoint(splitPageFrom: number, index: number, page: { nextLocator: string | null; numberOfRecords: number }): number | undefined {
-  const edge = index === 0 || page.nextLocator === null;
+export function cutPoint(splitPageFrom: number, index: number, page: { last: boolean; numberOfRecords: number }): number | undefined {
+  const edge = index === 0 || page.last;
   if (splitPageFrom <= 0 || page.numberOfRecords < splitPageFrom || !edge) return undefined;
   return Math.ceil(page.numberOfRecords / 2);
 }
@@ -154,9 +156,14 @@ class ChunkAttempt {
 
   private async read(): Promise<void> {
     const { deps, run } = this;
-    const page = await this.bulk.resultPage(run.queryJobId!, this.state.locator, deps.settings.chunkSize);
+    // A listed page is read whole by its locator; a chained one by maxRecords, and it names the next.
+    const parallel = run.pages === 'parallel';
+    const page = await this.bulk.resultPage(run.queryJobId!, this.state.locator, parallel ? undefined : deps.settings.chunkSize);
+    const last = parallel ? this.index === (run.chunksTotal ?? 0) - 1 : page.nextLocator === null;
     if (this.state.next === undefined) {
-      if (page.nextLocator) {
+      if (parallel) {
+        await this.apply((s) => S.nextHandedOn(s, last ? 'last' : 'enqueued'));
+      } else if (page.nextLocator) {
         await deps.queue.enqueueChunk(run.id, this.index + 1, page.nextLocator);
         await this.apply((s) => S.nextHandedOn(s, 'enqueued'));
       } else {
@@ -164,7 +171,7 @@ class ChunkAttempt {
         await this.apply((s) => S.nextHandedOn(s, 'last'));
       }
     }
-    const pass = await this.scorePage(page);
+    const pass = await this.scorePage(page, last);
     // The shadow's rows of the page, once it is scored (a crash before the page's state is saved may
     // append them a second time; they are a comparison, not a record of what was written).
     if (pass.shadowFile) await this.keep('shadow scores', () => deps.shadowScores!.appendFile(pass.shadowFile!));
@@ -180,13 +187,19 @@ class ChunkAttempt {
     }
     this.files = pass.files;
     await deps.failures.record(pass.failed, { runId: run.id });
-    await this.apply((s) => S.pageScored(s, { read: pass.read, scored: pass.scored, unchanged: pass.unchanged, failed: pass.failed.length, parts: pass.files.length }));
+    await this.apply((s) => S.pageScored(s, { read: pass.read, scored: pass.scored, unchanged: pass.unchanged, failed: pass.failed.length, parts: pass.files.length, deferred: pass.deferred }));
+    if (pass.deferred > 0) this.log.info({ deferred: pass.deferred, written: pass.files.reduce((n, f) => n + f.records, 0) }, 'page over its share of the Bulk budget: the largest moves are written, the rest left for the next run');
   }
 
-  private async scorePage(page: ResultPage) {
+  private async scorePage(page: ResultPage, last: boolean) {
     const { deps, run } = this;
     const { settings } = deps;
-    const cutAt = cutPoint(settings.splitPageFrom, this.index, page);
+    // Short of Bulk budget (budget.ts), the page writes its share of the run's limit, largest moves
+    // first: its lines are kept in bands of how far they moved until the page is scored, and not cut.
+    const quota = run.writeBatches === undefined ? undefined : pageQuota(run.writeBatches, this.index, run.chunksTotal ?? Math.max(1, Math.ceil((run.total ?? 0) / settings.chunkSize)));
+    const bands = quota === undefined ? undefined : new MoveBands(`${this.tmpBase}-band`, deps.history !== undefined);
+    if (bands) this.temporary.push(...bands.paths);
+    const cutAt = quota === undefined ? cutPoint(settings.splitPageFrom, this.index, { last, numberOfRecords: page.numberOfRecords }) : undefined;
     const now = run.scoredAtMs ?? Date.now();
     // Parts complete before the page is are submitted while the rest is scored; awaited below.
     const early: Array<Promise<void>> = [];
@@ -224,7 +237,8 @@ class ChunkAttempt {
         scored += result.scored;
         unchanged += result.unchanged;
         failed.push(...result.failed);
-        await writer.write(result.lines, result.changed, result.history);
+        if (bands) await bands.add(result.lines, result.moves ?? [], result.history);
+        else await writer.write(result.lines, result.changed, result.history);
         lines += result.changed;
         if (result.shadowError && !shadowWarned) {
           shadowWarned = true;
@@ -268,13 +282,15 @@ class ChunkAttempt {
       for (const f of writer.files) this.temporary.push(f.path, ...(f.companion ? [f.companion] : []));
     }
     if (pending) await pending;
+    let deferred = 0;
+    if (bands) deferred = lines - (await bands.drainInto(writer, quota!));
     await writer.finish();
     await shadow.finish();
     await Promise.all(early);
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 1_048_576);
     this.log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
-    return { files: writer.files, read, scored, unchanged, failed, shadowFile: shadow.written ? shadow.path : undefined };
+    return { files: writer.files, read, scored, unchanged, failed, deferred, shadowFile: shadow.written ? shadow.path : undefined };
   }
 
   // --- submitting ------------------------------------------------------------------------------

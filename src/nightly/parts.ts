@@ -7,6 +7,8 @@
  * exactly its records.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { MOVE_BANDS, moveBand } from './budget.js';
 
 export interface PartFile {
   path: string;
@@ -124,12 +126,84 @@ export class TextFile {
     await put(this.stream, text);
   }
 
-  async finish(): Promise<void> {
-    if (this.stream) await ended(this.stream);
+  private ending?: Promise<void>;
+
+  /** Ends the file (safe to call again). */
+  finish(): Promise<void> {
+    this.ending ??= this.stream ? ended(this.stream) : Promise.resolve();
+    return this.ending;
   }
 
   /** Stops writing (after a failure); what was written is discarded with the file. */
   abandon(): void {
     this.stream?.destroy();
+  }
+}
+
+/**
+ * A page's lines (and companion lines) sorted into bands of how far each record's score moved
+ * (budget.ts MOVE_BANDS), in files, so a page short of Bulk budget can write its largest moves first
+ * without holding the page in memory. Within a band lines keep their page order, so a second pass over
+ * the same page keeps the very same records.
+ */
+export class MoveBands {
+  private readonly files: TextFile[];
+  private readonly companions: TextFile[];
+  private readonly counts: number[];
+
+  constructor(base: string, private readonly withCompanion = false) {
+    this.files = MOVE_BANDS.map((_, i) => new TextFile(`${base}-${i}.csv`));
+    this.companions = MOVE_BANDS.map((_, i) => new TextFile(`${base}-${i}.history`));
+    this.counts = MOVE_BANDS.map(() => 0);
+  }
+
+  get paths(): string[] {
+    return [...this.files, ...this.companions].map((f) => f.path);
+  }
+
+  /** Adds `\n`-terminated lines with their moves (line for line) and companion lines. */
+  async add(lines: string, moves: readonly number[], companion = ''): Promise<void> {
+    if (lines === '') return;
+    const text: string[] = MOVE_BANDS.map(() => '');
+    const side: string[] = MOVE_BANDS.map(() => '');
+    let at = 0;
+    let cat = 0;
+    for (let k = 0; at < lines.length; k++) {
+      const end = lines.indexOf('\n', at) + 1;
+      const band = moveBand(moves[k] ?? 100);
+      text[band] += lines.slice(at, end);
+      this.counts[band]! += 1;
+      at = end;
+      if (this.withCompanion) {
+        const cend = companion.indexOf('\n', cat) + 1;
+        side[band] += companion.slice(cat, cend);
+        cat = cend;
+      }
+    }
+    for (let b = 0; b < MOVE_BANDS.length; b++) {
+      await this.files[b]!.write(text[b]!);
+      if (this.withCompanion) await this.companions[b]!.write(side[b]!);
+    }
+  }
+
+  /** Writes at most `quota` lines, from the band that moved most down, to `writer`; answers how many. */
+  async drainInto(writer: PartWriter, quota: number): Promise<number> {
+    let written = 0;
+    for (let b = 0; b < MOVE_BANDS.length && written < quota; b++) {
+      await this.files[b]!.finish();
+      await this.companions[b]!.finish();
+      if (this.counts[b] === 0) continue;
+      const take = Math.min(this.counts[b]!, quota - written);
+      let text = await readFile(this.files[b]!.path, 'utf8');
+      let side = this.withCompanion ? await readFile(this.companions[b]!.path, 'utf8') : '';
+      if (take < this.counts[b]!) {
+        text = text.slice(0, afterLines(text, take));
+        if (this.withCompanion) side = side.slice(0, afterLines(side, take));
+      }
+      await writer.write(text, take, side);
+      written += take;
+    }
+    for (const f of [...this.files, ...this.companions]) await f.finish();
+    return written;
   }
 }

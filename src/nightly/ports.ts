@@ -54,6 +54,10 @@ export interface AllowanceReading {
   remaining: number;
   /** Why /limits could not be read (the usage header was used instead). */
   refusal?: { message: string };
+  /** Bulk API batches left today (DailyBulkApiBatches), when /limits was read. */
+  bulkBatches?: { max: number; remaining: number };
+  /** Bulk API 2.0 query jobs left today (DailyBulkV2QueryJobs), when /limits was read. */
+  queryJobs?: { max: number; remaining: number };
 }
 
 /** Bulk API 2.0, metered: `takeCalls()` answers the calls made since it was last asked. */
@@ -62,13 +66,35 @@ export interface BulkPort {
   createQueryJob(soql: string): Promise<{ id: string }>;
   waitForJob(kind: 'query' | 'ingest', id: string, poll?: PollOptions): Promise<BulkJobInfo>;
   jobInfo(kind: 'query' | 'ingest', id: string): Promise<BulkJobInfo>;
-  resultPage(jobId: string, locator: string | null, maxRecords: number): Promise<ResultPage>;
+  /** One page: by `maxRecords` from a chained locator, or (no maxRecords) the page a listed locator names. */
+  resultPage(jobId: string, locator: string | null, maxRecords?: number): Promise<ResultPage>;
+  /** Whether `resultPageLocators` may be used (Salesforce lists result pages from API 58.0). */
+  readonly parallelResults?: boolean;
+  /** The locators of every result page, for parallel download (`resultPages`). */
+  resultPageLocators?(jobId: string): Promise<string[]>;
+  /** Bytes of bodies moved since last asked: CSV read, CSV uploaded, uploads as sent (compressed). */
+  takeBytes?(): { downloaded: number; uploaded: number; uploadedWire: number };
   createIngestJob(object: string): Promise<{ id: string }>;
   upload(jobId: string, csvFile: string): Promise<void>;
   setState(jobId: string, state: 'UploadComplete' | 'Aborted'): Promise<unknown>;
   failedResults(jobId: string): AsyncIterable<RecordResult>;
   unprocessedRecords(jobId: string): AsyncIterable<RecordResult>;
   takeCalls(): number;
+  /** Calls made through this object so far. */
+  readonly calls?: number;
+}
+
+/** What one worker process spent on a run: calls, bytes, time with a job of the run in hand. */
+export interface WorkerStats {
+  calls: number;
+  /** Query results read (CSV bytes). */
+  downloaded: number;
+  /** Ingest CSV uploaded, and what it took on the wire. */
+  uploaded: number;
+  uploadedWire: number;
+  /** Time this process had at least one of the run's jobs in hand. */
+  busyMs: number;
+  jobs: number;
 }
 
 /** The run record and the chunks' states, kept where a crash does not lose them. */
@@ -87,6 +113,8 @@ export interface RunLog {
   finishChunk(id: string, index: number, counts: Counts, apiCalls: number): Promise<boolean>;
   setChunksTotal(id: string, total: number): Promise<void>;
   fail(id: string, message: string): Promise<void>;
+  /** Adds to what worker `worker` spent on the run (per-worker figures). */
+  addWorkerStats?(id: string, worker: string, stats: WorkerStats): Promise<void>;
 }
 
 /** What the scorer returns for a batch of rows (scoring/rows.ts). */
@@ -95,6 +123,8 @@ export interface RowsResult {
   /** Bulk ingest CSV lines (Id + columns) of the records to write. */
   lines: string;
   changed: number;
+  /** How far each record in `lines` moved (score points; 100 when it had none), line for line. */
+  moves?: number[];
   scored: number;
   unchanged: number;
   failed: Array<{ id: string; code: string; message: string }>;
@@ -187,6 +217,8 @@ export interface NightlySettings {
   pollMaxMs: number;
   apiReserve: number;
   reserveWaitMs: number;
+  /** Bulk API batches a run leaves for the org's other integrations (NIGHTLY_BULK_BATCH_RESERVE). */
+  bulkBatchReserve?: number;
   /** Where part files are written. @defaultValue os.tmpdir() */
   tmpDir?: string;
   /** Delay before retry ingest job `attempt` (1-based); the retry policy's by default (tests shorten it). */
@@ -209,4 +241,6 @@ export interface NightlyDeps {
   logger: Logger;
   /** Told once a run has ended (metrics). */
   onRunEnded?(run: RunRecord): void;
+  /** This process, as named in the per-worker figures (host and pid). */
+  workerId?: string;
 }

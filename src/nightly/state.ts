@@ -25,10 +25,11 @@
 export type RunState = 'queued' | 'waiting-api' | 'querying' | 'running' | 'completed' | 'completed-with-failures' | 'failed' | 'skipped';
 export const FINISHED_STATES: ReadonlySet<RunState> = new Set(['completed', 'completed-with-failures', 'failed', 'skipped']);
 
-export const COUNT_FIELDS = ['read', 'scored', 'unchanged', 'written', 'failed', 'retried'] as const;
+/** `deferred`: records that moved but were left for the next run, because the Bulk budget ran short. */
+export const COUNT_FIELDS = ['read', 'scored', 'unchanged', 'written', 'failed', 'retried', 'deferred'] as const;
 export type CountField = (typeof COUNT_FIELDS)[number];
 export type Counts = Record<CountField, number>;
-export const emptyCounts = (): Counts => ({ read: 0, scored: 0, unchanged: 0, written: 0, failed: 0, retried: 0 });
+export const emptyCounts = (): Counts => ({ read: 0, scored: 0, unchanged: 0, written: 0, failed: 0, retried: 0, deferred: 0 });
 
 export interface RunRecord {
   id: string;
@@ -45,8 +46,24 @@ export interface RunRecord {
   shadowVersion?: string;
   /** Records the query job found. */
   total?: number;
-  /** Known once the last result page has been seen. */
+  /** Known once the last result page has been seen (or, with parallel pages, once they are listed). */
   chunksTotal?: number;
+  /**
+   * How pages are found: `parallel`, every page listed at once by `resultPages` and handed to the
+   * queue together; `chained` (API before 58.0), each page's locator read from the previous page.
+   */
+  pages?: 'parallel' | 'chained';
+  /** Bulk batches the org had left when the run started (DailyBulkApiBatches), when /limits said. */
+  batchesLeft?: number;
+  /** DailyBulkApiBatches.Max. */
+  batchesMax?: number;
+  /**
+   * Bulk batches the run may write, when a full rewrite would cross the reserve (budget.ts): each
+   * page writes its share, its largest moves first; the next run writes the rest.
+   */
+  writeBatches?: number;
+  /** What the budget check found (budget.ts planWrites). */
+  budget?: string;
   chunksDone: number;
   /** Scoring time of the run (epoch ms): every chunk, and a resumed chunk, writes the same values. */
   scoredAtMs?: number;
@@ -55,7 +72,7 @@ export interface RunRecord {
   counts: Counts;
 }
 
-export type RunUpdate = Partial<Record<'state' | 'startedAt' | 'endedAt' | 'queryJobId' | 'message' | 'total' | 'chunksTotal' | 'scoredAtMs' | 'modelVersion' | 'shadowVersion', string | number>>;
+export type RunUpdate = Partial<Record<'state' | 'startedAt' | 'endedAt' | 'queryJobId' | 'message' | 'total' | 'chunksTotal' | 'scoredAtMs' | 'modelVersion' | 'shadowVersion' | 'pages' | 'batchesLeft' | 'batchesMax' | 'writeBatches' | 'budget', string | number>>;
 
 export interface IngestRef {
   id: string;
@@ -143,12 +160,12 @@ export function jobAborted(state: ChunkState, jobId: string): ChunkState {
 }
 
 /** The page is scored: its counts, its parts; the scoring failures went to the failure sink. */
-export function pageScored(state: ChunkState, pass: { read: number; scored: number; unchanged: number; failed: number; parts: number }): ChunkState {
+export function pageScored(state: ChunkState, pass: { read: number; scored: number; unchanged: number; failed: number; parts: number; deferred?: number }): ChunkState {
   return {
     ...state,
     phase: 'submitting',
     parts: pass.parts,
-    counts: { ...state.counts, read: pass.read, scored: pass.scored, unchanged: pass.unchanged, failed: state.counts.failed + pass.failed },
+    counts: { ...state.counts, read: pass.read, scored: pass.scored, unchanged: pass.unchanged, failed: state.counts.failed + pass.failed, deferred: pass.deferred ?? 0 },
   };
 }
 

@@ -10,7 +10,7 @@
  * Every key carries the queue prefix's hash tag, so the Lua script's keys share one cluster slot.
  */
 import type { Redis } from 'ioredis';
-import type { RunLog } from '../nightly/ports.js';
+import type { RunLog, WorkerStats } from '../nightly/ports.js';
 import { COUNT_FIELDS, emptyCounts, newChunk, withPhase, type ChunkState, type Counts, type RunRecord, type RunState, type RunUpdate } from '../nightly/state.js';
 import { QUEUE_PREFIX } from './names.js';
 
@@ -89,6 +89,11 @@ export class RunStore implements RunLog {
       shadowVersion: h.shadowVersion,
       total: n(h.total),
       chunksTotal: n(h.chunksTotal),
+      pages: h.pages === 'parallel' || h.pages === 'chained' ? h.pages : undefined,
+      batchesLeft: n(h.batchesLeft),
+      batchesMax: n(h.batchesMax),
+      writeBatches: n(h.writeBatches),
+      budget: h.budget,
       chunksDone: Number(h.chunksDone ?? 0),
       scoredAtMs: n(h.scoredAtMs),
       message: h.message,
@@ -164,7 +169,7 @@ export class RunStore implements RunLog {
    */
   async finishChunk(id: string, index: number, counts: Counts, apiCalls = 0): Promise<boolean> {
     const args = [String(index), new Date().toISOString(), id];
-    for (const f of COUNT_FIELDS) args.push(f, String(counts[f]));
+    for (const f of COUNT_FIELDS) args.push(f, String(counts[f] ?? 0));
     // Added in the same step as the chunk's counts, so a finished run's record already holds them.
     args.push('apiCalls', String(apiCalls));
     const result = await this.redis.eval(FINISH_CHUNK, 3, this.runKey(id), `${this.runKey(id)}:done`, this.activeKey, ...args);
@@ -174,6 +179,27 @@ export class RunStore implements RunLog {
   /** The number of the last chunk is known: finishes the run if every chunk is already done. */
   async setChunksTotal(id: string, total: number): Promise<void> {
     await this.update(id, { chunksTotal: total });
+  }
+
+  /** Adds to a worker's figures for the run (`…:workers`, fields `<worker>|<figure>`). */
+  async addWorkerStats(id: string, worker: string, stats: WorkerStats): Promise<void> {
+    const key = `${this.runKey(id)}:workers`;
+    const multi = this.redis.multi();
+    for (const [name, value] of Object.entries(stats)) if (value) multi.hincrby(key, `${worker}|${name}`, Math.round(value));
+    await multi.expire(key, 30 * 24 * 3_600).exec();
+  }
+
+  /** Each worker's figures for the run. */
+  async workerStats(id: string): Promise<Record<string, WorkerStats>> {
+    const raw = await this.redis.hgetall(`${this.runKey(id)}:workers`);
+    const out: Record<string, WorkerStats> = {};
+    for (const [field, value] of Object.entries(raw)) {
+      const at = field.lastIndexOf('|');
+      const worker = field.slice(0, at);
+      out[worker] ??= { calls: 0, downloaded: 0, uploaded: 0, uploadedWire: 0, busyMs: 0, jobs: 0 };
+      (out[worker] as unknown as Record<string, number>)[field.slice(at + 1)] = Number(value);
+    }
+    return out;
   }
 
   async fail(id: string, message: string): Promise<void> {

@@ -5,6 +5,7 @@
  * the run records and the failures in PostgreSQL), the BullMQ worker that runs its jobs, and the
  * schedule, upserted by every worker at start-up (idempotent: many dynos, one schedule).
  */
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
@@ -80,7 +81,7 @@ export function archivedRunLog(store: RunLog, db: NightlyDatabase, logger: Logge
     },
     update: async (id, fields) => {
       await store.update(id, fields);
-      if (fields.state !== undefined || fields.total !== undefined || fields.queryJobId !== undefined) await archive(id);
+      if (fields.state !== undefined || fields.total !== undefined || fields.queryJobId !== undefined || (fields.message !== undefined && fields.message !== '')) await archive(id);
     },
     finishChunk: async (id, index, counts, apiCalls) => {
       const finished = await store.finishChunk(id, index, counts, apiCalls);
@@ -108,6 +109,7 @@ function bind(store: RunLog): RunLog {
     finishChunk: (...a) => store.finishChunk(...a),
     setChunksTotal: (...a) => store.setChunksTotal(...a),
     fail: (...a) => store.fail(...a),
+    ...(store.addWorkerStats ? { addWorkerStats: (...a: Parameters<NonNullable<RunLog['addWorkerStats']>>) => store.addWorkerStats!(...a) } : {}),
   };
 }
 
@@ -159,6 +161,7 @@ export function nightlyWorker(w: NightlyWiring) {
     settings: { ...config, retryDelayMs: w.retryDelayMs },
     logger: w.logger,
     onRunEnded: recordNightlyRun,
+    workerId: `${hostname()}-${process.pid}`,
   };
   const worker = startNightlyWorker({ connection: w.connection, prefix: w.prefix, deps, concurrency: config.concurrency, lockDurationMs: w.lockDurationMs, logger: w.logger });
   return { worker, queue, store };

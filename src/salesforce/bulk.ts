@@ -15,7 +15,7 @@ import { AppError } from '../core/errors.js';
 import { backoffMs, POLL_GIVE_UP_MS, pollBackoff } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
 import { CsvRecordReader, parseCsvRecords, type RecordBatch } from '../wire/bulk-csv.js';
-import { CallMeter, type CallKind, type DailyApiUsage, type RawRequest, type SalesforceClient } from './client.js';
+import { CallMeter, type BodyBytes, type CallKind, type DailyApiUsage, type RawRequest, type SalesforceClient } from './client.js';
 import { isRetryableRecordError } from './errors.js';
 
 export type BulkJobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
@@ -94,9 +94,19 @@ interface BodyGuard {
  * SF_UNAVAILABLE instead of an unclassified stream error or a wait of minutes: Salesforce warns that
  * large result sets can time out before all the data arrives (query_get_job_results.htm).
  */
-function csvRecords(response: Response, guard?: BodyGuard): { reader: CsvRecordReader; stop: () => Promise<void> } {
+function csvRecords(response: Response, guard?: BodyGuard, counted?: { downloaded: number }): { reader: CsvRecordReader; stop: () => Promise<void> } {
   const body = response.body as unknown as AsyncIterable<Uint8Array> | null;
-  const inner = body ? body[Symbol.asyncIterator]() : (async function* () {})();
+  const raw = body ? body[Symbol.asyncIterator]() : (async function* () {})();
+  const inner: AsyncIterator<Uint8Array> = counted
+    ? {
+        next: async () => {
+          const step = await raw.next();
+          if (!step.done) counted.downloaded += step.value.length;
+          return step;
+        },
+        return: async () => (await raw.return?.()) ?? { done: true, value: undefined },
+      }
+    : raw;
   if (!guard) return { reader: new CsvRecordReader(inner), stop: async () => void (await inner.return?.()) };
   let received = 0;
   const broke = (why: string, cause?: unknown) =>
@@ -157,6 +167,8 @@ export class BulkClient {
       poll?: PollOptions;
       /** A results page that sends nothing for this long is given up (and read again). @defaultValue 120000 */
       resultIdleTimeoutMs?: number;
+      /** Ask for gzip query results and send gzip uploads. @defaultValue true */
+      compress?: boolean;
     } = {},
   ) {}
 
@@ -168,6 +180,20 @@ export class BulkClient {
   /** Calls made through this object since the last `takeCalls()`. */
   takeCalls(): number {
     return this.meter.take();
+  }
+
+  /** Bytes of bodies moved through this object since the last `takeBytes()`. */
+  takeBytes(): BodyBytes {
+    return this.meter.takeBytes();
+  }
+
+  /** Whether result pages can be listed for parallel download (`resultPages`, API 58.0 and later). */
+  get parallelResults(): boolean {
+    return Number(this.client.config.apiVersion) >= 58;
+  }
+
+  private get compress(): boolean {
+    return this.options.compress ?? true;
   }
 
   private get base(): string {
@@ -234,17 +260,47 @@ export class BulkClient {
   }
 
   /**
+   * The locators of every result page of a completed query job, for parallel download
+   * (query_get_parallel_job_results.htm, API 58.0+): each `resultPages` answer lists up to five
+   * result URLs and, until `done`, the URL of the next five. Salesforce chooses the pages' size.
+   * Costs one call per five pages.
+   */
+  async resultPageLocators(jobId: string): Promise<string[]> {
+    const locators: string[] = [];
+    let path: string | null = `${this.base}/query/${jobId}/resultPages`;
+    for (let calls = 0; path; calls++) {
+      if (calls > 100_000) throw new AppError({ code: 'SF_API_ERROR', message: `Bulk query job ${jobId}: resultPages did not end after ${calls} calls.` });
+      const answer: { resultPages?: Array<{ resultUrl?: string }>; nextRecordsUrl?: string | null; nextRecordUrl?: string | null; done?: boolean } = await this.json('bulkResultPages', `List result pages of Bulk query job ${jobId}`, { method: 'GET', path });
+      for (const page of answer.resultPages ?? []) {
+        const url = page.resultUrl ?? '';
+        const locator = new URL(url, 'https://salesforce.invalid').searchParams.get('locator');
+        if (!url.includes(`/jobs/query/${jobId}/results`)) throw new AppError({ code: 'SF_API_ERROR', message: `Bulk query job ${jobId}: resultPages listed an unexpected URL ${url.slice(0, 200)}.` });
+        // The first page may be listed without a locator.
+        locators.push(locator ?? '');
+      }
+      // The documentation's table says nextRecordUrl, its example nextRecordsUrl: accept both.
+      const next = answer.nextRecordsUrl ?? answer.nextRecordUrl ?? null;
+      path = answer.done === false && next ? next : null;
+    }
+    return locators;
+  }
+
+  /**
    * One page of a completed query job's results. The response headers (next locator, record count)
    * are known before the body is read, so the caller can hand the next page to another worker first.
+   * Without `maxRecords` the page is the one its locator names (a page listed by `resultPages`).
    */
-  async resultPage(jobId: string, locator: string | null, maxRecords: number): Promise<ResultPage> {
-    const params = new URLSearchParams({ maxRecords: String(maxRecords) });
+  async resultPage(jobId: string, locator: string | null, maxRecords?: number): Promise<ResultPage> {
+    const params = new URLSearchParams();
+    if (maxRecords !== undefined) params.set('maxRecords', String(maxRecords));
     if (locator) params.set('locator', locator);
     const abort = new AbortController();
+    const query = params.size > 0 ? `?${params}` : '';
     const response = await this.send('bulkResults', `Read Bulk query results of ${jobId}`, {
       method: 'GET',
-      path: `${this.base}/query/${jobId}/results?${params}`,
+      path: `${this.base}/query/${jobId}/results${query}`,
       accept: 'text/csv',
+      acceptGzip: this.compress,
       signal: abort.signal,
     });
     const next = response.headers.get('sforce-locator');
@@ -253,7 +309,7 @@ export class BulkClient {
       idleMs: this.options.resultIdleTimeoutMs ?? 120_000,
       abort,
       what: `results page of Bulk query job ${jobId} (${locator ? `locator ${locator}` : 'first page'})`,
-    });
+    }, this.meter.bytes);
     const first = await reader.next(1);
     const header = first ? (parseCsvRecords(first.bytes)[0] ?? []) : [];
     return {
@@ -278,7 +334,7 @@ export class BulkClient {
 
   /** Uploads one CSV file (the caller keeps it at most 100 MB raw: Salesforce's 150 MB counts base64). */
   async upload(jobId: string, csvFile: string): Promise<void> {
-    await this.send('bulkUpload', `Upload data to Bulk job ${jobId}`, { method: 'PUT', path: `${this.base}/ingest/${jobId}/batches`, csvFile });
+    await this.send('bulkUpload', `Upload data to Bulk job ${jobId}`, { method: 'PUT', path: `${this.base}/ingest/${jobId}/batches`, csvFile, gzip: this.compress });
   }
 
   /** UploadComplete starts processing; Aborted discards the job. */
@@ -301,6 +357,7 @@ export class BulkClient {
       method: 'GET',
       path: `${this.base}/ingest/${jobId}/${which}`,
       accept: 'text/csv',
+      acceptGzip: this.compress,
     });
     if (!response.body) return;
     let header: string[] | undefined;

@@ -69,6 +69,11 @@ export interface RowsResult {
   lines: string;
   /** Records in `lines`. */
   changed: number;
+  /**
+   * How far each record in `lines` moved, line for line: |new score − stored score| in score points
+   * (100 when it had no score), so a run short of Bulk budget can write the largest moves first.
+   */
+  moves?: number[];
   scored: number;
   unchanged: number;
   failed: RowFailure[];
@@ -137,6 +142,8 @@ export class RowsRescorer {
     let changed = 0;
     let lines = '';
     let history = '';
+    const moves: number[] = [];
+    const scoreAt = at(o.score);
     const keep: ScoredRows | undefined = request.keepScored ? { version: spec.modelVersion, ids: [], scores: [], risks: [], tops: [], rowAt: [] } : undefined;
     const { probability, points } = await engine.predictEncoded(x, ok.length, request.reasons);
     for (let k = 0; k < ok.length; k++) {
@@ -164,13 +171,16 @@ export class RowsRescorer {
         unchanged += 1;
         continue;
       }
+      const before = scoreAt < 0 ? '' : (values[scoreAt] ?? '');
+      const moved = before === '' ? 100 : Math.abs(score - Number(before));
+      moves.push(Number.isFinite(moved) ? moved : 100);
       let line = bulkCsvCell(values[idAt]);
       for (const c of cells) line += `,${c(score, risk, factors)}`;
       lines += `${line}\n`;
       if (request.history) history += copyLine([values[idAt]!, scoredAt, score, risk, factors, spec.modelVersion, 'nightly', request.history.runId]);
       changed += 1;
     }
-    return { read: rows.length, lines, changed, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}) };
+    return { read: rows.length, lines, changed, moves, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}) };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { admin, API, call, signIn, startOrg, type SfErrors } from './helpers.js';
@@ -76,6 +77,108 @@ describe('emulator Bulk API 2.0 query jobs', () => {
     const doomed = await call<{ id: string }>(org, token, `${API}/jobs/query`, { method: 'POST', body: { operation: 'query', query: 'SELECT Id FROM Account' } });
     const info = await waitState(org, token, `${API}/jobs/query/${doomed.body.id}`, ['JobComplete', 'Failed']);
     expect(info).toMatchObject({ state: 'Failed', errorMessage: 'InternalServerError: query timed out' });
+  });
+});
+
+describe('emulator Bulk API 2.0 parallel results and compression', () => {
+  async function completedQuery(o: RunningEmulator, token: string, version = API): Promise<string> {
+    const created = await call<{ id: string }>(o, token, `${version}/jobs/query`, { method: 'POST', body: { operation: 'query', query: 'SELECT Id, Tenure_Months__c FROM Account' } });
+    await waitState(o, token, `${version}/jobs/query/${created.body.id}`, ['JobComplete']);
+    return created.body.id;
+  }
+
+  it('when resultPages is asked for, then it lists up to five result URLs at a time with nextRecordsUrl until done, and the pages read in any order hold every record once', async () => {
+    org = await startOrg({ accounts: 1_250 });
+    const token = await signIn(org);
+    await admin(org, 'PUT', '/bulk', { parallelPageRecords: 100 });
+    const id = await completedQuery(org, token);
+    type Pages = { resultPages: Array<{ resultUrl: string }>; nextRecordsUrl: string | null; done: boolean };
+    const first = await call<Pages>(org, token, `${API}/jobs/query/${id}/resultPages`);
+    expect(first.status).toBe(200);
+    expect(first.body.resultPages).toHaveLength(5);
+    expect(first.body.done).toBe(false);
+    expect(first.body.resultPages[0]!.resultUrl).toMatch(new RegExp(`^${API}/jobs/query/${id}/results\\?locator=\\S+$`));
+    const urls = first.body.resultPages.map((p) => p.resultUrl);
+    let next = first.body.nextRecordsUrl;
+    let listings = 1;
+    while (next) {
+      const more = await call<Pages>(org, token, next);
+      urls.push(...more.body.resultPages.map((p) => p.resultUrl));
+      next = more.body.done ? null : more.body.nextRecordsUrl;
+      listings += 1;
+    }
+    expect(listings).toBe(3);
+    expect(urls).toHaveLength(13);
+    // Read from the last to the first, all at once: each page is the slice it was listed as.
+    const pages = await Promise.all([...urls].reverse().map((u) => raw(org!, token, u)));
+    const ids = pages.flatMap((p) => p.text.trim().split('\n').slice(1).map((l) => l.split(',')[0]));
+    expect(pages.map((p) => Number(p.headers.get('sforce-numberofrecords'))).reverse()).toEqual([...Array(12).fill(100), 50]);
+    expect(ids).toHaveLength(1_250);
+    expect(new Set(ids).size).toBe(1_250);
+  });
+
+  it('when resultPages is asked with another API version than the job was created with, then 409; before API 58.0 the resource does not exist', async () => {
+    org = await startOrg({ accounts: 20 });
+    const token = await signIn(org);
+    const id = await completedQuery(org, token);
+    const other = await call<SfErrors>(org, token, `/services/data/v66.0/jobs/query/${id}/resultPages`);
+    expect(other.status).toBe(409);
+    expect(other.body[0]!.errorCode).toBe('INVALIDJOBSTATE');
+    const oldId = await completedQuery(org, token, '/services/data/v57.0');
+    expect((await call(org, token, `/services/data/v57.0/jobs/query/${oldId}/resultPages`)).status).toBe(404);
+  });
+
+  it('when results are asked with Accept-Encoding gzip and an upload is sent gzip, then both cross the wire compressed and the counters show the bytes saved', async () => {
+    org = await startOrg({ accounts: 2_000 });
+    const token = await signIn(org);
+    const id = await completedQuery(org, token);
+    const url = `${org.url}${API}/jobs/query/${id}/results`;
+    const plain = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'identity' } });
+    const plainText = await plain.text();
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    const afterPlain = org.state.counters.snapshot().bytes;
+    expect(afterPlain.resultsWire).toBe(afterPlain.resultsRaw);
+    expect(afterPlain.resultsRaw).toBe(Buffer.byteLength(plainText));
+    // Read the compressed body as it came (node:http does not decompress).
+    const { request } = await import('node:http');
+    const compressed = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
+      request(url, { headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(parts) }));
+      }).on('error', reject).end();
+    });
+    expect(compressed.encoding).toBe('gzip');
+    expect(gunzipSync(compressed.body).toString()).toBe(plainText);
+    const bytes = org.state.counters.snapshot().bytes;
+    expect(bytes.resultsRaw - afterPlain.resultsRaw).toBe(Buffer.byteLength(plainText));
+    expect(bytes.resultsWire - afterPlain.resultsWire).toBe(compressed.body.length);
+    expect(compressed.body.length).toBeLessThan(Buffer.byteLength(plainText) / 2);
+
+    const job = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    const csv = `Id,Churn_Risk__c\n${Array.from({ length: 2_000 }, (_, r) => `${org!.state.store.idOf(r)},Low`).join('\n')}\n`;
+    const body = gzipSync(csv);
+    const upload = await fetch(`${org.url}${API}/jobs/ingest/${job.body.id}/batches`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv', 'content-encoding': 'gzip' }, body });
+    expect(upload.status).toBe(201);
+    await call(org, token, `${API}/jobs/ingest/${job.body.id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    expect(await waitState(org, token, `${API}/jobs/ingest/${job.body.id}`, ['JobComplete', 'Failed'])).toMatchObject({ state: 'JobComplete', numberRecordsProcessed: 2_000, numberRecordsFailed: 0 });
+    expect(org.state.counters.snapshot().bytes).toMatchObject({ uploadWire: body.length, uploadRaw: Buffer.byteLength(csv) });
+    const broken = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    const bad = await fetch(`${org.url}${API}/jobs/ingest/${broken.body.id}/batches`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv', 'content-encoding': 'gzip' }, body: 'not gzip' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('when the org has spent its daily Bulk batches, then /limits says so and an ingest job cannot be closed', async () => {
+    org = await startOrg({ accounts: 20 });
+    const token = await signIn(org);
+    await admin(org, 'PUT', '/limits', { bulkApiBatchesMax: 3, bulkApiBatchesUsed: 3 });
+    const limits = await call<Record<string, { Max: number; Remaining: number }>>(org, token, `${API}/limits`);
+    expect(limits.body.DailyBulkApiBatches).toEqual({ Max: 3, Remaining: 0 });
+    const job = await call<{ id: string }>(org, token, `${API}/jobs/ingest`, { method: 'POST', body: { object: 'Account', operation: 'update' } });
+    await raw(org, token, `${API}/jobs/ingest/${job.body.id}/batches`, { method: 'PUT', body: `Id,Churn_Risk__c\n${org.state.store.idOf(0)},Low\n`, contentType: 'text/csv' });
+    const close = await call<SfErrors>(org, token, `${API}/jobs/ingest/${job.body.id}`, { method: 'PATCH', body: { state: 'UploadComplete' } });
+    expect(close.status).toBe(400);
+    expect(close.body[0]!.errorCode).toBe('LIMIT_EXCEEDED');
   });
 });
 

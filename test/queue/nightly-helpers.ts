@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { NightlyConfig } from '../../src/config/index.js';
+import { bulkOf } from '../../src/emulator/bulk/jobs.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FailureLog } from '../../src/queue/failures.js';
@@ -24,6 +25,7 @@ export const TEST_NIGHTLY: NightlyConfig = {
   scoreBatch: 500,
   concurrency: 2,
   apiReserve: 100,
+  bulkBatchReserve: 100,
   reserveWaitMs: 500,
   pollInitialMs: 50,
   pollMaxMs: 200,
@@ -38,9 +40,9 @@ export function testPrefix(): string {
   return `{test-${randomUUID()}}`;
 }
 
-export async function connectClient(org: RunningEmulator): Promise<SalesforceClient> {
+export async function connectClient(org: RunningEmulator, apiVersion = '66.0'): Promise<SalesforceClient> {
   return SalesforceClient.connect(
-    { loginUrl: org.url, audience: org.url, clientId: org.consumerKey, username: org.username, privateKey: org.privateKey!, apiVersion: '66.0', tokenTimeoutMs: 5_000 },
+    { loginUrl: org.url, audience: org.url, clientId: org.consumerKey, username: org.username, privateKey: org.privateKey!, apiVersion, tokenTimeoutMs: 5_000 },
     { retry: { maxRetries: 0 } },
   );
 }
@@ -58,6 +60,8 @@ export interface Harness {
 
 export async function harness(orgOptions: EmulatorOptions = {}): Promise<Harness> {
   const org = await startEmulator({ accounts: 3_000, ...orgOptions });
+  // Result pages listed by resultPages hold as many records as the chained pages of TEST_NIGHTLY.
+  bulkOf(org.state).settings.parallelPageRecords = TEST_NIGHTLY.chunkSize;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const prefix = testPrefix();
   const scoring = await ScoringThread.open(filesModel({ modelPath: MODEL_PATH, threads: 1 }));
@@ -71,6 +75,8 @@ export async function harness(orgOptions: EmulatorOptions = {}): Promise<Harness
     failures,
     workers,
     async startWorker(config = {}, wiring = {}) {
+      // The pages resultPages lists are the size a test asks its chunks to be.
+      if (config.chunkSize !== undefined) bulkOf(org.state).settings.parallelPageRecords = config.chunkSize;
       const salesforce = await connectClient(org);
       const w = nightlyWorker({
         connection: redis,

@@ -64,7 +64,8 @@ function worker(o: RunningEmulator): Started {
 async function startRun(accounts: number, bulk: Record<string, number>) {
   const emulator = await startEmulator({ accounts });
   org = emulator;
-  await admin(emulator, 'PUT', '/bulk', bulk);
+  // The pages resultPages lists hold NIGHTLY_CHUNK_SIZE records, like chained pages would.
+  await admin(emulator, 'PUT', '/bulk', { parallelPageRecords: 2_000, ...bulk });
   prefix = testPrefix();
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = nightlyQueue(redis, prefix);

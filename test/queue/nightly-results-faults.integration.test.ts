@@ -43,16 +43,20 @@ describe('nightly run: a results page that breaks off or times out', () => {
     expect([...writes.values()].every((n) => n === 1)).toBe(true);
 
     const served = (await admin<ResultsRequest[]>(h.org, 'GET', '/bulk/results')).body.filter((r) => r.offset === 0);
-    expect(served.map((r) => [r.locator, r.outcome, r.sent])).toEqual([
-      [null, 'cut', 700],
-      [null, 'complete', 1_000],
+    // The page listed by resultPages, read twice by its own locator.
+    expect(served.map((r) => [r.outcome, r.sent])).toEqual([
+      ['cut', 700],
+      ['complete', 1_000],
     ]);
+    expect(served[1]!.locator).toBe(served[0]!.locator);
     const [first] = await store.chunks(runId);
     expect(first!.jobs.map((j) => [j.part, j.records])).toEqual([
       [0, 500],
       [1, 500],
     ]);
-    expect((await store.events(runId)).join('\n')).toMatch(/chunk 0 failed \(attempt 1\), will retry: The results page of Bulk query job \w+ \(first page\) broke off .*same locator/);
+    // A gzip body cut short fails as a broken stream or, when the decompressor reports a clean end,
+    // by its record count: either way the same locator is read again.
+    expect((await store.events(runId)).join('\n')).toMatch(/chunk 0 failed \(attempt 1\), will retry: The results page (of Bulk query job \w+ \(locator \S+\) broke off|of chunk 0 ended after 700 of its 1000 records).*same locator/);
   });
 
   it('when a later page goes silent mid-page after two of its parts were submitted, then the idle timeout gives it up, the same locator is read again and every Account is written exactly once', async () => {

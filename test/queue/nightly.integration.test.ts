@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { enqueueRun } from '../../src/queue/nightly-jobs.js';
 import { admin } from '../emulator/helpers.js';
-import { harness, scoredAccounts, waitForRun, type Harness } from './nightly-helpers.js';
+import { connectClient, harness, scoredAccounts, waitForRun, type Harness } from './nightly-helpers.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -26,6 +26,49 @@ describe('nightly re-scoring through Bulk API 2.0', () => {
     expect(run.apiCalls).toBe(h.org.state.counters.total);
     const counters = (await admin<{ byKind: Record<string, number> }>(h.org, 'GET', '/counters')).body;
     expect(counters.byKind.bulkIngestCreate).toBe(3);
+  });
+
+  it('when the API version is 58.0 or later, then every result page is listed at once and each chunk reads its own page by locator, compressed both ways', async () => {
+    h = await harness({ accounts: 3_000 });
+    const { queue, store } = await h.startWorker();
+    await h.startWorker();
+    const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(run).toMatchObject({ state: 'completed', pages: 'parallel', chunksTotal: 3 });
+    expect(scoredAccounts(h.org)).toEqual({ scored: 3_000, total: 3_000 });
+    // One resultPages call lists the three pages; each page is read once, by its own listed locator.
+    expect(h.org.state.counters.byKind.bulkQueryResultPages).toBe(1);
+    const served = (await admin<Array<{ locator: string | null; offset: number; records: number }>>(h.org, 'GET', '/bulk/results')).body;
+    expect(served.map((r) => r.offset).sort((a, b) => a - b)).toEqual([0, 1_000, 2_000]);
+    expect(served.every((r) => r.locator !== null && r.records === 1_000)).toBe(true);
+    const bytes = h.org.state.counters.snapshot().bytes;
+    expect(bytes.resultsWire).toBeLessThan(bytes.resultsRaw / 2);
+    expect(bytes.uploadWire).toBeLessThan(bytes.uploadRaw / 2);
+    expect(run.apiCalls).toBe(h.org.state.counters.total);
+    // Each worker's figures, reported through Redis, add up to the run's and to what the org saw.
+    // The last chunk's worker adds its figures just after it finished the run: wait for them.
+    let workers = Object.values(await store.workerStats(run.id));
+    for (let i = 0; i < 50 && workers.reduce((n, w) => n + w.calls, 0) < run.apiCalls; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      workers = Object.values(await store.workerStats(run.id));
+    }
+    const sum = (k: 'calls' | 'downloaded' | 'uploaded' | 'uploadedWire' | 'jobs') => workers.reduce((n, w) => n + w[k], 0);
+    expect(sum('calls')).toBe(run.apiCalls);
+    expect(sum('jobs')).toBeGreaterThanOrEqual(4);
+    expect(sum('downloaded')).toBe(bytes.resultsRaw);
+    expect(sum('uploaded')).toBe(bytes.uploadRaw);
+    expect(sum('uploadedWire')).toBe(bytes.uploadWire);
+  });
+
+  it('when the API version is before 58.0, then each page\'s locator comes from the previous page, as before', async () => {
+    h = await harness({ accounts: 2_500 });
+    const { queue, store } = await h.startWorker({}, { salesforce: await connectClient(h.org, '57.0') });
+    const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
+    expect(run).toMatchObject({ state: 'completed', pages: 'chained', chunksTotal: 3 });
+    expect(h.org.state.counters.byKind.bulkQueryResultPages).toBeUndefined();
+    const served = (await admin<Array<{ locator: string | null; maxRecords: number }>>(h.org, 'GET', '/bulk/results')).body;
+    expect(served.map((r) => r.maxRecords)).toEqual([1_000, 1_000, 1_000]);
+    expect(served[0]!.locator).toBeNull();
+    expect(scoredAccounts(h.org)).toEqual({ scored: 2_500, total: 2_500 });
   });
 
   it('when nothing changed since the last run, then the next run writes nothing: every score is unchanged and no ingest job is created', async () => {

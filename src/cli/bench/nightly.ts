@@ -12,12 +12,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { childEnv, loadConfig } from '../../config/index.js';
+import { bulkOf } from '../../emulator/bulk/jobs.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
+import type { BulkBytes } from '../../emulator/state.js';
 import { connectRedis } from '../../queue/redis.js';
 import { enqueueRun, nightlyQueue } from '../../queue/nightly-jobs.js';
 import { RunStore } from '../../queue/nightly-store.js';
@@ -41,8 +43,10 @@ const usage = `Usage: churn-worker bench nightly [--accounts N] [--workers K] [-
 
 Starts the emulator with N accounts, measures the I/O floor (Bulk query download + ingest upload, no
 scoring), starts K worker processes, runs one full re-scoring and reports seconds, accounts/s,
-Salesforce API calls, each worker's peak RSS and the ratio to the floor. Last stdout line: JSON with
-accounts, workers, seconds, apiCalls, peakRssMb, floorSeconds, accountsPerSec, ratioToFloor, …
+Salesforce API calls, ingest batches, bytes on the wire and uncompressed, each worker's share (jobs,
+calls, bytes, busy and idle time, peak RSS, CPU) and the ratio to the floor. The workers share nothing
+but Redis. Last stdout line: JSON with accounts, workers, seconds, apiCalls, peakRssMb, floorSeconds,
+accountsPerSec, ratioToFloor, ingestBatches, bytes, perWorker, loadAverage, …
 
   --accounts N     Accounts in the emulated org (default 100000)
   --workers K      Worker processes (default 1)
@@ -97,32 +101,39 @@ function cpuSecondsOf(pid: number): number | undefined {
 /** USER_HZ: Linux reports process times in hundredths of a second on every common platform. */
 const CLOCK_TICKS = 100;
 
-async function measureFloor(client: SalesforceClient, soql: string, chunkSize: number, modelFields: string[]): Promise<{ seconds: number; calls: number }> {
+/**
+ * The I/O floor: what the run reads and writes, without scoring. Every result page is listed at once
+ * (resultPages) and `parallel` pages at a time are each downloaded, written as Id + placeholder
+ * outputs and uploaded as an ingest job, as the run's workers do; then every ingest job is awaited.
+ */
+async function measureFloor(client: SalesforceClient, soql: string, modelFields: string[], parallel: number): Promise<{ seconds: number; calls: number }> {
   const bulk = new BulkClient(client, { poll: { initialMs: 200, maxMs: 2_000 } });
   const started = performance.now();
   const job = await bulk.createQueryJob(soql);
   await bulk.waitForJob('query', job.id, { initialMs: 200, maxMs: 2_000 });
-  let locator: string | null = null;
+  const locators = await bulk.resultPageLocators(job.id);
   const ingestJobs: string[] = [];
   const scoredAt = new Date().toISOString();
-  let n = 0;
-  do {
-    const page = await bulk.resultPage(job.id, locator, chunkSize);
-    locator = page.nextLocator;
-    const file = join(tmpdir(), `churn-floor-${process.pid}-${n++}.csv`);
-    const out = createWriteStream(file);
-    out.write(`Id,${modelFields.join(',')}\n`);
-    const idIndex = page.header.indexOf('Id');
-    for await (const row of page.rows) {
-      if (!out.write(`${row[idIndex]},1,Low,floor,floor,${scoredAt}\n`)) await new Promise<void>((r) => out.once('drain', r));
+  let next = 0;
+  const lane = async () => {
+    for (let n = next++; n < locators.length; n = next++) {
+      const page = await bulk.resultPage(job.id, locators[n] || null);
+      const file = join(tmpdir(), `churn-floor-${process.pid}-${n}.csv`);
+      const out = createWriteStream(file);
+      out.write(`Id,${modelFields.join(',')}\n`);
+      const idIndex = page.header.indexOf('Id');
+      for await (const row of page.rows) {
+        if (!out.write(`${row[idIndex]},1,Low,floor,floor,${scoredAt}\n`)) await new Promise<void>((r) => out.once('drain', r));
+      }
+      await new Promise<void>((r) => out.end(r));
+      const ingest = await bulk.createIngestJob('Account');
+      await bulk.upload(ingest.id, file);
+      await bulk.setState(ingest.id, 'UploadComplete');
+      ingestJobs.push(ingest.id);
+      await rm(file, { force: true });
     }
-    await new Promise<void>((r) => out.end(r));
-    const ingest = await bulk.createIngestJob('Account');
-    await bulk.upload(ingest.id, file);
-    await bulk.setState(ingest.id, 'UploadComplete');
-    ingestJobs.push(ingest.id);
-    await rm(file, { force: true });
-  } while (locator);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, lane));
   for (const id of ingestJobs) await bulk.waitForJob('ingest', id, { initialMs: 500, maxMs: 2_000 });
   return { seconds: (performance.now() - started) / 1000, calls: bulk.calls };
 }
@@ -276,16 +287,19 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
     // The floor reads what the run reads (core/scored-fields.ts).
     const soql = buildSoql(fieldsToRead(spec));
 
-    let floor: { seconds: number; calls: number; cpuSeconds: number } | undefined;
+    // Result pages as resultPages lists them: Salesforce chooses their size; here, the chunk size.
+    bulkOf(org.state).settings.parallelPageRecords = chunkSize;
+    let floor: { seconds: number; calls: number; cpuSeconds: number; bytes: BulkBytes } | undefined;
     if (!values['no-floor']) {
       console.error('measuring the I/O floor (Bulk query download + ingest upload, no scoring)…');
       const client = await SalesforceClient.connect({ loginUrl: org.url, audience: org.url, clientId: org.consumerKey, username: org.username, privateKey: org.privateKey!, apiVersion: '66.0', tokenTimeoutMs: 10_000 });
       const cpuBefore = process.cpuUsage();
-      floor = { ...(await measureFloor(client, soql, chunkSize, modelFields)), cpuSeconds: cpuOf(process.cpuUsage(cpuBefore)) };
+      floor = { ...(await measureFloor(client, soql, modelFields, workers * config.nightly.concurrency)), cpuSeconds: cpuOf(process.cpuUsage(cpuBefore)), bytes: org.state.counters.snapshot().bytes };
       console.error(`floor: ${floor.seconds.toFixed(1)} s, ${floor.calls} calls`);
     }
     org.state.faults.set({ lockRate });
     org.state.counters.reset();
+    const batchesBefore = org.state.limits.bulkApiBatchesUsed;
 
     console.error(`starting ${workers} worker process(es)…`);
     const dbEnv: Record<string, string> = database ? { DATABASE_URL: database.config.url, DATABASE_SCHEMA: database.config.schema, DATABASE_TLS: database.config.tls, HISTORY_ENABLED: String(database.history) } : {};
@@ -328,6 +342,39 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
     const counters = org.state.counters.snapshot();
     sample();
     const peaks = [...peak.values()].map((v) => Math.round(v));
+    // Each worker's share, as it reported it through Redis (calls, bytes, time with a job in hand);
+    // the worker that finished the run adds its share just after, so wait for it (2 s at most).
+    let reported = await store.workerStats(runId);
+    for (let i = 0; i < 20 && Object.values(reported).reduce((n, w) => n + w.calls, 0) < record.apiCalls; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      reported = await store.workerStats(runId);
+    }
+    const mb = (n: number) => Math.round((n / 1e6) * 10) / 10;
+    const perWorker = children.map((c, i) => {
+      const r = Object.entries(reported).find(([id]) => id.endsWith(`-${c.child.pid}`))?.[1];
+      return {
+        pid: c.child.pid,
+        jobs: r?.jobs ?? 0,
+        apiCalls: r?.calls ?? 0,
+        downloadedMb: mb(r?.downloaded ?? 0),
+        uploadedMb: mb(r?.uploaded ?? 0),
+        uploadedWireMb: mb(r?.uploadedWire ?? 0),
+        busySeconds: Number(((r?.busyMs ?? 0) / 1000).toFixed(1)),
+        idleSeconds: Number(Math.max(0, seconds - (r?.busyMs ?? 0) / 1000).toFixed(1)),
+        peakRssMb: c.child.pid ? Math.round(peak.get(c.child.pid) ?? 0) : null,
+        cpuSeconds: workerCpuSeconds[i] ?? null,
+      };
+    });
+    const b = counters.bytes;
+    const bytes = {
+      resultsWireMb: mb(b.resultsWire),
+      resultsCsvMb: mb(b.resultsRaw),
+      uploadWireMb: mb(b.uploadWire),
+      uploadCsvMb: mb(b.uploadRaw),
+      wireMb: mb(b.resultsWire + b.uploadWire),
+      uncompressedMb: mb(b.resultsRaw + b.uploadRaw),
+      compressionRatio: b.resultsWire + b.uploadWire > 0 ? Number(((b.resultsRaw + b.uploadRaw) / (b.resultsWire + b.uploadWire)).toFixed(2)) : null,
+    };
 
     // The steady state: a second run after P% of the Accounts changed.
     let steady: Record<string, unknown> | undefined;
@@ -383,11 +430,18 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
       chunkSize,
       floorApiCalls: floor?.calls ?? null,
       callsByKind: counters.byKind,
+      ingestBatches: org.state.limits.bulkApiBatchesUsed - batchesBefore,
+      bytes,
+      floorBytes: floor ? { wireMb: mb(floor.bytes.resultsWire + floor.bytes.uploadWire), uncompressedMb: mb(floor.bytes.resultsRaw + floor.bytes.uploadRaw) } : null,
+      perWorker,
+      loadAverage: loadavg().map((n) => Number(n.toFixed(2))),
       ...(steady ? { steady } : {}),
     };
     console.log(`Nightly run of ${accounts.toLocaleString('en')} accounts with ${workers} worker(s): ${result.seconds} s (${result.accountsPerSec.toLocaleString('en')} accounts/s), ${result.apiCalls} API calls`);
     console.log(`  state ${record.state}; read ${record.counts.read}, written ${record.counts.written}, unchanged ${record.counts.unchanged}, retried ${record.counts.retried}, failed ${record.counts.failed}`);
     console.log(`  peak RSS per worker: ${peaks.join(', ')} MB; I/O floor ${result.floorSeconds ?? '-'} s (ratio ${result.ratioToFloor ?? '-'})`);
+    console.log(`  on the wire ${bytes.wireMb} MB (results ${bytes.resultsWireMb}, uploads ${bytes.uploadWireMb}); uncompressed ${bytes.uncompressedMb} MB (results ${bytes.resultsCsvMb}, uploads ${bytes.uploadCsvMb}); ratio ${bytes.compressionRatio}`);
+    for (const w of perWorker) console.log(`  worker ${w.pid}: ${w.jobs} jobs, ${w.apiCalls} calls, ${w.downloadedMb} MB read, ${w.uploadedMb} MB uploaded (${w.uploadedWireMb} MB on the wire), busy ${w.busySeconds} s, idle ${w.idleSeconds} s, peak RSS ${w.peakRssMb} MB, CPU ${w.cpuSeconds} s`);
     console.log(`  Accounts carrying model ${spec.modelVersion}: ${current.toLocaleString('en')} of ${org.state.store.count.toLocaleString('en')}`);
     if (values.verbose) for (const c of children) console.error(c.output().slice(-20_000));
     return { ...result, ...(database ? { history: database.history } : {}), ok: record.state === 'completed' || record.state === 'completed-with-failures' };

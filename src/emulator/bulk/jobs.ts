@@ -109,6 +109,11 @@ export interface BulkSettings {
   maxUploadBase64Bytes: number;
   /** Default `maxRecords` of a results page when the client gives none. */
   defaultPageRecords: number;
+  /**
+   * Records per page listed by `resultPages` (parallel results). Salesforce chooses this size and does
+   * not document it; tests and benchmarks set it.
+   */
+  parallelPageRecords: number;
   /** The next query job fails with this message. */
   failNextQuery?: string;
   /** The next ingest job fails with this message after processing `afterRecords` records. */
@@ -160,6 +165,7 @@ export const DEFAULT_BULK_SETTINGS: BulkSettings = {
   ingestSliceDelayMs: 0,
   maxUploadBase64Bytes: 150_000_000,
   defaultPageRecords: 100_000,
+  parallelPageRecords: 100_000,
   ingestBatchRecords: 10_000,
   ingestBatchMaxRetries: 20,
   ingestBatchTimeoutMs: 0,
@@ -218,12 +224,20 @@ export function bulkValue(field: EmulatedField, value: string | number | boolean
   return value;
 }
 
-/** Locators are opaque to clients; Salesforce's look like base64 of a number, so do these. */
-export function encodeLocator(offset: number): string {
-  return Buffer.from(String(offset)).toString('base64url');
+/**
+ * Locators are opaque to clients; Salesforce's look like base64 of a number, so do these. A locator
+ * handed out by `resultPages` also fixes the page's size (`offset-size`), so each parallel page is
+ * the slice it was listed as, whoever reads it and in whatever order.
+ */
+export function encodeLocator(offset: number, size?: number): string {
+  return Buffer.from(size === undefined ? String(offset) : `${offset}-${size}`).toString('base64url');
 }
 
-export function decodeLocator(locator: string): number | undefined {
-  const n = Number(Buffer.from(locator, 'base64url').toString());
-  return Number.isInteger(n) && n >= 0 ? n : undefined;
+export function decodeLocator(locator: string): { offset: number; size?: number } | undefined {
+  const [o, z, ...rest] = Buffer.from(locator, 'base64url').toString().split('-');
+  const offset = Number(o);
+  const size = z === undefined ? undefined : Number(z);
+  if (rest.length > 0 || !Number.isInteger(offset) || offset < 0) return undefined;
+  if (size !== undefined && !(Number.isInteger(size) && size > 0)) return undefined;
+  return { offset, size };
 }

@@ -151,15 +151,18 @@ export const registerAdmin: RouteModule = ({ admin, state }) => {
     res.json({ ...state.counters.snapshot(), apiUsage: { used: state.limits.apiUsed, max: state.limits.apiMax } });
   });
 
-  /** Body: {apiLimit?, apiUsed?}. */
+  /** Body: {apiLimit?, apiUsed?, bulkApiBatchesMax?, bulkApiBatchesUsed?, bulkV2QueryJobsMax?, bulkV2QueryJobsUsed?}. */
   admin.put('/limits', (req, res) => {
     const b = body(req);
-    for (const key of ['apiLimit', 'apiUsed'] as const) {
+    const keys = ['apiLimit', 'apiUsed', 'bulkApiBatchesMax', 'bulkApiBatchesUsed', 'bulkV2QueryJobsMax', 'bulkV2QueryJobsUsed'] as const;
+    for (const key of keys) {
       if (b[key] !== undefined && !(Number.isInteger(b[key]) && (b[key] as number) >= 0)) return bad(res, `${key} must be a whole number`);
     }
-    if (b.apiLimit !== undefined) state.limits.apiMax = b.apiLimit as number;
-    if (b.apiUsed !== undefined) state.limits.apiUsed = b.apiUsed as number;
-    res.json({ used: state.limits.apiUsed, max: state.limits.apiMax });
+    const l = state.limits;
+    if (b.apiLimit !== undefined) l.apiMax = b.apiLimit as number;
+    if (b.apiUsed !== undefined) l.apiUsed = b.apiUsed as number;
+    for (const key of keys.slice(2)) if (b[key] !== undefined) l[key as 'bulkApiBatchesMax'] = b[key] as number;
+    res.json({ used: l.apiUsed, max: l.apiMax, bulkApiBatches: { used: l.bulkApiBatchesUsed, max: l.bulkApiBatchesMax }, bulkV2QueryJobs: { used: l.bulkV2QueryJobsUsed, max: l.bulkV2QueryJobsMax } });
   });
 
   admin.post('/tokens/expire', (_req, res) => {

@@ -16,6 +16,8 @@
  * (query_get_job_results.htm, maxRecords). `GET /__admin/bulk/results` lists the results requests
  * served and how each ended.
  */
+import { Transform, type Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/errors.js';
 import { apiLocals, type RouteModule } from '../http/context.js';
@@ -23,7 +25,7 @@ import { PERMISSION_REFUSALS } from '../http/permissions.js';
 import { executeQuery } from '../soql/execute.js';
 import { SoqlError } from '../soql/errors.js';
 import { parseSoql } from '../soql/parser.js';
-import type { EmulatorState } from '../state.js';
+import type { BulkBytes, EmulatorState } from '../state.js';
 import { bulkOf, bulkValue, csvCell, decodeLocator, encodeLocator, jobInfoHead, type BulkJob, type BulkSettings, type IngestJob, type QueryJob, type ResultsRequest } from '../bulk/jobs.js';
 import { ResultSnapshot } from '../bulk/snapshot.js';
 
@@ -108,14 +110,50 @@ function takeResultsFault(settings: BulkSettings, offset: number): ResultsFault 
 }
 
 /**
+ * Where a results body goes: the response itself, or a gzip stream in front of it when the client
+ * sent `Accept-Encoding: gzip` ("Use Compression for Bulk API 2.0 Query Responses"). Counts the CSV
+ * bytes and the bytes that went on the wire.
+ */
+function resultsBody(req: Request, res: Response, bytes: BulkBytes): { out: Writable; flush: (then: () => void) => void } {
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      bytes.resultsRaw += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  if (!acceptsGzip(req)) {
+    counted.on('data', (chunk: Buffer) => void (bytes.resultsWire += chunk.length));
+    counted.pipe(res);
+    return { out: counted, flush: (then) => counted.write('', () => setImmediate(then)) };
+  }
+  res.set('Content-Encoding', 'gzip');
+  res.set('Vary', 'Accept-Encoding');
+  // Level 1: the emulator shares the benchmark's cores with the workers; Salesforce's level is not documented.
+  const gzip = createGzip({ level: 1 });
+  gzip.on('data', (chunk: Buffer) => void (bytes.resultsWire += chunk.length));
+  counted.pipe(gzip).pipe(res);
+  // A cut page sends what it wrote before the connection closes: the gzip stream holds it until flushed.
+  return { out: counted, flush: (then) => counted.write('', () => gzip.flush(() => setImmediate(then))) };
+}
+
+/** Whether the request accepts a gzip body (`Accept-Encoding: gzip`, not with q=0). */
+export function acceptsGzip(req: Request): boolean {
+  return (req.get('accept-encoding') ?? '').split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    return name === 'gzip' && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+  });
+}
+
+/**
  * Writes rows [from, to) of the job as CSV, a slice at a time, honouring back-pressure; a fault ends
  * the response after its number of records, by closing the connection or by going silent.
  */
-async function writePage(res: Response, job: QueryJob, from: number, to: number, log: ResultsRequest, fault?: ResultsFault): Promise<void> {
+async function writePage(req: Request, res: Response, state: EmulatorState, job: QueryJob, from: number, to: number, log: ResultsRequest, fault?: ResultsFault): Promise<void> {
   const snapshot = job.snapshot!;
   const fields = job.fields;
   const stopAt = fault ? Math.min(to, from + fault.afterRecords) : to;
-  res.write(`${fields.map((f) => csvCell(f.name)).join(',')}\n`);
+  const { out, flush } = resultsBody(req, res, state.counters.bytes);
+  out.write(`${fields.map((f) => csvCell(f.name)).join(',')}\n`);
   const SLICE = 2_000;
   for (let start = from; start < stopAt; start += SLICE) {
     const end = Math.min(stopAt, start + SLICE);
@@ -130,15 +168,15 @@ async function writePage(res: Response, job: QueryJob, from: number, to: number,
       text += `${line}\n`;
     }
     log.sent = end - from;
-    if (!res.write(text)) {
+    if (!out.write(text)) {
       await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
+        const go = () => {
+          out.off('drain', go);
+          res.off('close', go);
           resolve();
         };
-        res.on('drain', done);
-        res.on('close', done);
+        out.on('drain', go);
+        res.on('close', go);
       });
       if (res.destroyed) {
         log.outcome = 'client-closed';
@@ -147,15 +185,16 @@ async function writePage(res: Response, job: QueryJob, from: number, to: number,
     }
   }
   if (!fault) {
-    res.end();
+    out.end();
     return;
   }
   log.outcome = fault.kind === 'cut' ? 'cut' : 'stalled';
   if (fault.kind === 'cut') {
-    // Once what was written has left, close the connection without ending the chunked body.
-    res.write('', () => res.destroy());
+    // Once what was written has left, close the connection without ending the body.
+    flush(() => res.write('', () => res.destroy()));
     return;
   }
+  flush(() => undefined);
   const timer = setTimeout(() => res.destroy(), fault.ms);
   res.once('close', () => clearTimeout(timer));
 }
@@ -212,10 +251,12 @@ export const registerBulkQuery: RouteModule = ({ api, admin, state, metered }) =
       throw new ApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is in state ${job.state}; results are available once it is JobComplete.`);
     }
     const locatorParam = typeof req.query.locator === 'string' && req.query.locator !== '' ? req.query.locator : undefined;
-    const from = locatorParam === undefined ? 0 : decodeLocator(locatorParam);
-    if (from === undefined || from > job.rows.length) throw new ApiError(400, 'INVALID_LOCATOR', `Invalid locator: ${locatorParam}`);
+    const at = locatorParam === undefined ? { offset: 0 } : decodeLocator(locatorParam);
+    if (at === undefined || at.offset > job.rows.length) throw new ApiError(400, 'INVALID_LOCATOR', `Invalid locator: ${locatorParam}`);
+    const from = at.offset;
     const maxParam = req.query.maxRecords;
-    const max = maxParam === undefined ? jobs.settings.defaultPageRecords : Number(maxParam);
+    // A page listed by resultPages has its size in its locator; maxRecords can still ask for less.
+    const max = maxParam === undefined ? (at.size ?? jobs.settings.defaultPageRecords) : Number(maxParam);
     if (!Number.isInteger(max) || max < 1) throw new ApiError(400, 'INVALIDURL', `maxRecords must be a positive whole number, got ${String(maxParam)}`);
     const to = Math.min(job.rows.length, from + max);
     res.status(200);
@@ -225,7 +266,36 @@ export const registerBulkQuery: RouteModule = ({ api, admin, state, metered }) =
     const log: ResultsRequest = { jobId: job.id, locator: locatorParam ?? null, offset: from, maxRecords: max, records: to - from, sent: 0, outcome: 'complete' };
     jobs.resultsLog.push(log);
     if (jobs.resultsLog.length > 1_000) jobs.resultsLog.shift();
-    await writePage(res, job, from, to, log, takeResultsFault(jobs.settings, from));
+    await writePage(req, res, state, job, from, to, log, takeResultsFault(jobs.settings, from));
+  });
+
+  /**
+   * Parallel results (query_get_parallel_job_results.htm, API 58.0+): up to five result URLs, each
+   * with its page's locator, plus `nextRecordsUrl` for the next five and `done`. The page size is
+   * Salesforce's choice (`parallelPageRecords` here); the same API version as the job, 409 otherwise
+   * (findJob).
+   */
+  api.get('/jobs/query/:jobId/resultPages', metered('bulkQueryResultPages'), (req, res) => {
+    const { apiVersion } = apiLocals(res);
+    if (Number(apiVersion) < 58) throw new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    const job = findJob(state, req, res, 'query');
+    if (job.state !== 'JobComplete' || !job.rows) {
+      throw new ApiError(400, 'INVALIDJOBSTATE', `Job ${job.id} is in state ${job.state}; results are available once it is JobComplete.`);
+    }
+    const size = Math.max(1, jobs.settings.parallelPageRecords);
+    const total = job.rows.length;
+    const pagesParam = typeof req.query.locator === 'string' ? decodeLocator(req.query.locator) : { offset: 0 };
+    if (pagesParam === undefined || pagesParam.offset > total) throw new ApiError(400, 'INVALID_LOCATOR', `Invalid locator: ${String(req.query.locator)}`);
+    const base = `/services/data/v${apiVersion}/jobs/query/${job.id}`;
+    const resultPages: Array<{ resultUrl: string }> = [];
+    let offset = pagesParam.offset;
+    // An empty result is one empty page, as /results answers it.
+    do {
+      resultPages.push({ resultUrl: `${base}/results?locator=${encodeLocator(offset, size)}` });
+      offset += size;
+    } while (offset < total && resultPages.length < 5);
+    const done = offset >= total;
+    res.json({ resultPages, nextRecordsUrl: done ? null : `${base}/resultPages?locator=${encodeLocator(offset)}`, done });
   });
 
   api.patch('/jobs/query/:jobId', metered('bulkQueryAbort'), (req, res) => {
