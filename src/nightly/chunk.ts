@@ -31,6 +31,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addCounts, sameShape, type DriftCounts } from '../core/drift.js';
 import { AppError } from '../core/errors.js';
 import { backoffMs, NIGHTLY_RECORD_BACKOFF, POLL_GROWTH } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
@@ -168,6 +169,8 @@ class ChunkAttempt {
     // The shadow's rows of the page, once it is scored (a crash before the page's state is saved may
     // append them a second time; they are a comparison, not a record of what was written).
     if (pass.shadowFile) await this.keep('shadow scores', () => deps.shadowScores!.appendFile(pass.shadowFile!));
+    // The page's drift counts (a page read again replaces its own, so a retry counts nothing twice).
+    if (pass.drift && deps.monitoring) await this.keep('drift counts', () => deps.monitoring!.pageCounts(run.id, this.index, pass.drift!));
     // A page that ended early without a network error (a proxy that closed the body cleanly) must not
     // pass for a whole one: its missing records would never be scored.
     if (Number.isFinite(page.numberOfRecords) && pass.read !== page.numberOfRecords) {
@@ -207,6 +210,8 @@ class ChunkAttempt {
     this.temporary.push(shadow.path);
     let shadowWarned = false;
     const history = deps.history ? { runId: run.id } : undefined;
+    const monitoring = deps.monitoring !== undefined;
+    let drift: DriftCounts | undefined;
     const failed: Failure[] = [];
     let read = 0;
     let scored = 0;
@@ -217,13 +222,14 @@ class ChunkAttempt {
     let pending: Promise<void> | undefined;
     let lastSaved = Date.now();
     const flush = async (csv: NonNullable<Awaited<ReturnType<ResultPage['records']>>>, cut: boolean) => {
-      const scoring = deps.scorer.rescoreRows({ header: page.header, csv, columns: this.columns, reasons: settings.reasons, now, history }, run.modelVersion ?? deps.scorer.champion().version, shadowVersion);
+      const scoring = deps.scorer.rescoreRows({ header: page.header, csv, columns: this.columns, reasons: settings.reasons, now, history, ...(monitoring ? { drift: true } : {}) }, run.modelVersion ?? deps.scorer.champion().version, shadowVersion);
       if (pending) await pending;
       pending = scoring.then(async (result) => {
         if (result.read !== csv.count) this.log.warn({ records: csv.count, parsed: result.read }, 'a batch of the query result parsed to a different number of rows than it holds records');
         scored += result.scored;
         unchanged += result.unchanged;
         failed.push(...result.failed);
+        if (result.drift) drift = drift && sameShape(drift, result.drift) ? addCounts(drift, result.drift) : (drift ?? result.drift);
         await writer.write(result.lines, result.changed, result.history);
         lines += result.changed;
         if (result.shadowError && !shadowWarned) {
@@ -274,7 +280,7 @@ class ChunkAttempt {
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 1_048_576);
     this.log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
-    return { files: writer.files, read, scored, unchanged, failed, shadowFile: shadow.written ? shadow.path : undefined };
+    return { files: writer.files, read, scored, unchanged, failed, shadowFile: shadow.written ? shadow.path : undefined, drift };
   }
 
   // --- submitting ------------------------------------------------------------------------------

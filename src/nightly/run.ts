@@ -39,7 +39,10 @@ export class NightlyRun {
   /** Tells `onRunEnded` about a run that has just ended. */
   private async ended(runId: string): Promise<void> {
     const run = await this.deps.log.get(runId);
-    if (run && FINISHED_STATES.has(run.state)) this.deps.onRunEnded?.(run);
+    if (!run || !FINISHED_STATES.has(run.state)) return;
+    this.deps.onRunEnded?.(run);
+    // Drift is a report on the run, never a reason to fail it.
+    await this.deps.monitoring?.runEnded(run).catch((error: unknown) => this.deps.logger.warn({ runId, err: error }, 'could not report the run\'s drift'));
   }
 
   /** A `run` job: start the run, or resume polling its query job. */

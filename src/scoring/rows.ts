@@ -14,6 +14,8 @@ import { bulkCsvCell, NULL_CELL, parseCsvRecords, type RecordBatch } from '../wi
 import { copyLine } from '../wire/copy-text.js';
 import { toScore, type ScoringEngine } from './engine.js';
 import { formatFactors, topFactors } from './reasons.js';
+import { driftTallyFor } from './drift.js';
+import type { DriftCounts } from '../core/drift.js';
 
 /** A record that could not be scored. */
 export interface RowFailure {
@@ -42,6 +44,8 @@ export interface RowsRequest {
   history?: { runId: string };
   /** Also return each scored record's score, risk and top reason (`scored`), for a shadow comparison. */
   keepScored?: boolean;
+  /** Also count the rows and scores into the model's training reference bins (`drift`), when it has one. */
+  drift?: boolean;
 }
 
 /**
@@ -79,6 +83,8 @@ export interface RowsResult {
   shadow?: string;
   /** Why the shadow could not score the batch (the champion's result stands). */
   shadowError?: string;
+  /** The rows' and scores' drift counts, when asked for and the model has a training reference. */
+  drift?: DriftCounts;
 }
 
 /** Re-scores rows with one engine (the thread keeps one per loaded model version). */
@@ -103,6 +109,7 @@ export class RowsRescorer {
     const x = new Float32Array(rows.length * width);
     const ok: number[] = [];
     const failed: RowFailure[] = [];
+    const drift = request.drift ? driftTallyFor(spec, encoder) : undefined;
     for (let i = 0; i < rows.length; i++) {
       const values = rows[i]!;
       const id = cell(values, idAt);
@@ -110,7 +117,7 @@ export class RowsRescorer {
         failed.push({ id: `#${i}`, code: 'SCORING_FAILED', message: `record ${i} has no ${spec.idField}` });
         continue;
       }
-      const problem = encoder.encodeRow(values, columnOf, x, ok.length, nowMs, engine.inputs);
+      const problem = encoder.encodeRow(values, columnOf, x, ok.length, nowMs, engine.inputs, drift);
       if (problem) failed.push({ id, code: 'SCORING_FAILED', message: problem.message });
       else ok.push(i);
     }
@@ -148,6 +155,7 @@ export class RowsRescorer {
       }
       scored += 1;
       const score = toScore(p);
+      drift?.score(score);
       const risk = engine.risk(score);
       const topList = points ? topFactors(encoder, (g) => (columnOf[g]! < 0 ? undefined : values[columnOf[g]!]), points, k * groups, top) : null;
       const factors = topList ? formatFactors(topList, maxLength) : null;
@@ -170,7 +178,7 @@ export class RowsRescorer {
       if (request.history) history += copyLine([values[idAt]!, scoredAt, score, risk, factors, spec.modelVersion, 'nightly', request.history.runId]);
       changed += 1;
     }
-    return { read: rows.length, lines, changed, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}) };
+    return { read: rows.length, lines, changed, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}), ...(drift ? { drift: drift.take() } : {}) };
   }
 
   /**
