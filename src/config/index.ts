@@ -181,6 +181,10 @@ const envSchema = z.object({
   DRIFT_PSI_WATCH: z.coerce.number({ error: 'a number' }).min(0).max(10).default(0.1),
   DRIFT_PSI_ALERT: z.coerce.number({ error: 'a number' }).min(0).max(10).default(0.2),
   DRIFT_REALTIME_WINDOW_MINUTES: positiveInt.max(10_080, 'at most 10080 (a week)').default(60),
+  LABEL_FIELD: z.union([z.literal(''), z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'an Account checkbox field API name such as Churned__c, or empty (off)')]).default('Churned__c'),
+  ACCURACY_HORIZON_DAYS: positiveInt.max(3_650).default(30),
+  ACCURACY_WINDOW_DAYS: positiveInt.max(3_650).default(90),
+  ACCURACY_MIN_LABELS: positiveInt.default(200),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   WORKER_METRICS_PORT: wholeNumber.min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535').optional(),
@@ -297,6 +301,17 @@ export interface MonitoringConfig {
   readonly psiAlert: number;
   /** The real-time path's rolling window. @defaultValue 60 */
   readonly realtimeWindowMinutes: number;
+  /** Realized accuracy (needs the system of record's score history); absent when LABEL_FIELD is empty. */
+  readonly accuracy?: {
+    /** The Account checkbox that says an Account churned. @defaultValue 'Churned__c' */
+    readonly labelField: string;
+    /** How long before the label changed the score is taken. @defaultValue 30 */
+    readonly horizonDays: number;
+    /** Labels that changed within this many days count. @defaultValue 90 */
+    readonly windowDays: number;
+    /** Labelled Accounts needed before a figure is given. @defaultValue 200 */
+    readonly minLabels: number;
+  };
 }
 
 export interface NightlyConfig {
@@ -533,6 +548,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       psiWatch: e.DRIFT_PSI_WATCH,
       psiAlert: e.DRIFT_PSI_ALERT >= e.DRIFT_PSI_WATCH ? e.DRIFT_PSI_ALERT : fail('DRIFT_PSI_ALERT', `must be at least DRIFT_PSI_WATCH (${e.DRIFT_PSI_WATCH})`),
       realtimeWindowMinutes: e.DRIFT_REALTIME_WINDOW_MINUTES,
+      accuracy: e.LABEL_FIELD ? Object.freeze({ labelField: e.LABEL_FIELD, horizonDays: e.ACCURACY_HORIZON_DAYS, windowDays: e.ACCURACY_WINDOW_DAYS, minLabels: e.ACCURACY_MIN_LABELS }) : undefined,
     }),
   });
 }

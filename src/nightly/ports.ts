@@ -107,6 +107,8 @@ export interface RowsResult {
   shadowError?: string;
   /** The batch's drift counts against the model's training reference, when asked for and it has one. */
   drift?: DriftCounts;
+  /** The rows' labels (COPY text: run id, Account id, true/false), when asked for. */
+  labels?: string;
 }
 
 export interface RowsRequest {
@@ -119,6 +121,8 @@ export interface RowsRequest {
   history?: { runId: string };
   /** Ask for the batch's drift counts. */
   drift?: boolean;
+  /** Ask for the rows' labels from this field. */
+  labels?: { field: string; runId: string };
 }
 
 export interface OutputFields {
@@ -163,6 +167,11 @@ export interface HistorySink {
  */
 export interface MonitoringSink {
   pageCounts(runId: string, index: number, counts: DriftCounts): Promise<void>;
+  /**
+   * Realized accuracy: the label field the run reads beside the inputs, and where each page's labels
+   * go (a file of COPY text); absent when it is off.
+   */
+  labels?: { field: string; appendFile(file: string): Promise<void> };
   /** The run has ended (any state; only a finished scoring run reports). */
   runEnded(run: RunRecord): Promise<void>;
 }

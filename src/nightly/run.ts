@@ -90,7 +90,9 @@ export class NightlyRun {
         // the fields of both, so the shadow can score the same rows.
         const model = scorer.champion();
         const shadow = this.deps.shadowScores ? scorer.shadow() : null;
-        const fields = [...new Set([...fieldsToRead(model.spec), ...(shadow ? fieldsToRead(shadow.spec) : [])])];
+        // With realized accuracy on, the label is read in the same query.
+        const label = this.deps.monitoring?.labels?.field;
+        const fields = [...new Set([...fieldsToRead(model.spec), ...(shadow ? fieldsToRead(shadow.spec) : []), ...(label ? [label] : [])])];
         const soql = buildSoql(fields, run.where);
         await store.update(runId, { state: 'querying', startedAt: new Date().toISOString(), scoredAtMs: Date.now(), message: '', modelVersion: model.version, ...(shadow ? { shadowVersion: shadow.version } : {}) });
         const created = await bulk.createQueryJob(soql);

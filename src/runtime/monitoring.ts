@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import type { MonitoringConfig } from '../config/index.js';
-import { driftReport, type DriftCounts, type DriftReport, type DriftThresholds, type TrainingReference } from '../core/drift.js';
+import { driftReport, type DriftCounts, type DriftReport, type DriftThresholds } from '../core/drift.js';
 import { saveRunDrift } from '../db/drift.js';
 import { PgModelStore } from '../db/models.js';
 import type { Logger } from '../log/logger.js';
@@ -15,29 +15,33 @@ import { watchDrift } from '../observability/metrics.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { DriftStore } from '../queue/drift-store.js';
-import { parseSpec } from '../scoring/spec.js';
+import { parseSpec, type FeatureSpec } from '../scoring/spec.js';
+import { appendLabelsFile, evaluateRun } from '../db/accuracy.js';
+import type { AccuracyReport } from '../core/accuracy.js';
 import type { ScoringThread } from '../scoring/thread.js';
 
 export function thresholdsOf(config: MonitoringConfig): DriftThresholds {
   return { watch: config.psiWatch, alert: config.psiAlert };
 }
 
-/** A model version's training reference: from the scoring thread when loaded, else from the registry. */
-export function referenceLookup(scoring: Pick<ScoringThread, 'models'>, pool?: pg.Pool): (version: string) => Promise<TrainingReference | undefined> {
+/** A model version's spec: from the scoring thread when loaded, else from the registry. */
+export function specLookup(scoring: Pick<ScoringThread, 'models'>, pool?: pg.Pool): (version: string) => Promise<FeatureSpec | undefined> {
   const store = pool ? new PgModelStore(pool) : undefined;
   return async (version) => {
     const { champion, shadow } = scoring.models;
-    for (const m of [champion, shadow]) if (m && m.version === version) return m.spec.monitoring;
+    for (const m of [champion, shadow]) if (m && m.version === version) return m.spec;
     const bundle = await store?.bundle(version);
-    return bundle ? parseSpec(bundle.spec, `registry version ${version}`).monitoring : undefined;
+    return bundle ? parseSpec(bundle.spec, `registry version ${version}`) : undefined;
   };
 }
 
 export interface MonitoringWiring {
   store: DriftStore;
   config: MonitoringConfig;
-  referenceOf(version: string): Promise<TrainingReference | undefined>;
+  specOf(version: string): Promise<FeatureSpec | undefined>;
   pool?: pg.Pool;
+  /** COPY works on the pool (not on the demo's embedded server). */
+  copy?: boolean;
   logger: Logger;
 }
 
@@ -52,14 +56,37 @@ export function logReport(logger: Logger, context: Record<string, unknown>, repo
   logger.info({ ...context, rows: report.rows, alerts: report.alerts, watch, cleared, scorePsi: report.score.psi }, `drift: ${report.alerts.length} field(s) at or above the alert line, ${watch.length} to watch${cleared.length ? `; back under the line: ${cleared.join(', ')}` : ''}`);
 }
 
+/** Says in the log what the realized accuracy is, or that there are not enough labels yet. */
+function logAccuracy(logger: Logger, context: Record<string, unknown>, report: AccuracyReport): void {
+  if (!report.enough) {
+    logger.info({ ...context, n: report.n, positives: report.positives, negatives: report.negatives }, `realized accuracy: ${report.reason}`);
+    return;
+  }
+  logger.info({ ...context, n: report.n, positives: report.positives, auc: report.auc, logloss: report.logloss, brier: report.brier, high: report.high }, `realized accuracy: AUC ${report.auc}, log loss ${report.logloss}, Brier ${report.brier} over ${report.n} labelled Accounts`);
+}
+
 export function monitoringSink(w: MonitoringWiring): MonitoringSink {
+  const pool = w.pool;
+  const accuracy = pool ? w.config.accuracy : undefined;
   return {
     pageCounts: (runId, index, counts) => w.store.savePage(runId, index, counts),
+    ...(accuracy && pool ? { labels: { field: accuracy.labelField, appendFile: (file: string) => appendLabelsFile(pool, file, w.copy ?? true) } } : {}),
     async runEnded(run) {
       if (run.state !== 'completed' && run.state !== 'completed-with-failures') return;
+      const spec = run.modelVersion ? await w.specOf(run.modelVersion) : undefined;
+      if (accuracy && pool && run.startedAt) {
+        const report = await evaluateRun(pool, run.id, new Date(run.startedAt), {
+          labelField: accuracy.labelField,
+          horizonDays: accuracy.horizonDays,
+          windowDays: accuracy.windowDays,
+          minimum: { labels: accuracy.minLabels, perClass: 20 },
+          highThreshold: spec?.riskBands.high ?? 50,
+        });
+        logAccuracy(w.logger, { runId: run.id, horizonDays: accuracy.horizonDays, windowDays: accuracy.windowDays }, report);
+      }
       const counts = await w.store.runCounts(run.id);
       if (!counts || counts.rows === 0 || !run.modelVersion) return;
-      const reference = await w.referenceOf(run.modelVersion);
+      const reference = spec?.monitoring;
       if (!reference) {
         w.logger.info({ runId: run.id, modelVersion: run.modelVersion }, 'drift: the model carries no training reference (see models/README.md, "monitoring"); none reported');
         return;
@@ -110,7 +137,7 @@ export function watchDriftMetrics(w: MonitoringWiring, champion: () => string): 
     const version = champion();
     const counts = await w.store.realtime(version, w.config.realtimeWindowMinutes);
     if (counts && counts.rows > 0) {
-      const reference = await w.referenceOf(version);
+      const reference = (await w.specOf(version))?.monitoring;
       if (reference) out.push({ source: 'realtime', report: driftReport(reference, counts, thresholdsOf(w.config)) });
     }
     return out;
@@ -119,7 +146,7 @@ export function watchDriftMetrics(w: MonitoringWiring, champion: () => string): 
 
 /** A process's real-time drift window and its /metrics source; `stop()` flushes what is pending. */
 export function processDrift(config: Config, redis: Redis, scoring: ScoringThread, pool: pg.Pool | undefined, logger: Logger): { stop(): Promise<void> } {
-  const wiring: MonitoringWiring = { store: new DriftStore(redis, config.queue.prefix), config: config.monitoring, referenceOf: referenceLookup(scoring, pool), pool, logger: logger.child({ module: 'drift' }) };
+  const wiring: MonitoringWiring = { store: new DriftStore(redis, config.queue.prefix), config: config.monitoring, specOf: specLookup(scoring, pool), pool, logger: logger.child({ module: 'drift' }) };
   const window = realtimeDrift(wiring, scoring);
   const unwatch = watchDriftMetrics(wiring, () => scoring.modelVersion);
   return {

@@ -14,7 +14,7 @@ import { appendShadowScoresFile } from '../db/shadow.js';
 import type { Logger } from '../log/logger.js';
 import type { FailureSink, HistorySink, MonitoringSink, NightlyDeps, RowScorer, RunLog, ShadowSink } from '../nightly/ports.js';
 import { DriftStore } from '../queue/drift-store.js';
-import { monitoringSink, referenceLookup } from './monitoring.js';
+import { monitoringSink, specLookup } from './monitoring.js';
 import type { RunRecord } from '../nightly/state.js';
 import { instrumentWorker, recordNightlyRun } from '../observability/metrics.js';
 import type { FailureLog } from '../queue/failures.js';
@@ -181,7 +181,7 @@ export async function startNightly(config: Config, connection: Redis, salesforce
     lockDurationMs: config.queue.lockDurationMs,
     logger,
     ...(config.monitoring.enabled
-      ? { monitoring: monitoringSink({ store: new DriftStore(connection, config.queue.prefix), config: config.monitoring, referenceOf: referenceLookup(scoring, database?.pool), pool: database?.pool, logger: logger.child({ module: 'drift' }) }) }
+      ? { monitoring: monitoringSink({ store: new DriftStore(connection, config.queue.prefix), config: database?.history ? config.monitoring : { ...config.monitoring, accuracy: undefined }, specOf: specLookup(scoring, database?.pool), pool: database?.pool, copy: database?.copy, logger: logger.child({ module: 'drift' }) }) }
       : {}),
   });
   instrumentWorker(worker, QUEUES.nightly);

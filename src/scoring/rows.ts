@@ -46,6 +46,8 @@ export interface RowsRequest {
   keepScored?: boolean;
   /** Also count the rows and scores into the model's training reference bins (`drift`), when it has one. */
   drift?: boolean;
+  /** Also return each row's label (`labels`, COPY text: run id, Account id, true/false) from this checkbox field. */
+  labels?: { field: string; runId: string };
 }
 
 /**
@@ -85,6 +87,8 @@ export interface RowsResult {
   shadowError?: string;
   /** The rows' and scores' drift counts, when asked for and the model has a training reference. */
   drift?: DriftCounts;
+  /** The labels of the rows that carry one (COPY text), when asked for. */
+  labels?: string;
 }
 
 /** Re-scores rows with one engine (the thread keeps one per loaded model version). */
@@ -110,9 +114,16 @@ export class RowsRescorer {
     const ok: number[] = [];
     const failed: RowFailure[] = [];
     const drift = request.drift ? driftTallyFor(spec, encoder) : undefined;
+    const labelAt = request.labels ? at(request.labels.field) : -1;
+    let labels = '';
     for (let i = 0; i < rows.length; i++) {
       const values = rows[i]!;
       const id = cell(values, idAt);
+      if (labelAt >= 0 && id !== '') {
+        // A Bulk CSV checkbox is "true" or "false"; anything else (blank) is no label.
+        const label = values[labelAt];
+        if (label === 'true' || label === 'false') labels += copyLine([request.labels!.runId, id, label]);
+      }
       if (id === '') {
         failed.push({ id: `#${i}`, code: 'SCORING_FAILED', message: `record ${i} has no ${spec.idField}` });
         continue;
@@ -178,7 +189,7 @@ export class RowsRescorer {
       if (request.history) history += copyLine([values[idAt]!, scoredAt, score, risk, factors, spec.modelVersion, 'nightly', request.history.runId]);
       changed += 1;
     }
-    return { read: rows.length, lines, changed, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}), ...(drift ? { drift: drift.take() } : {}) };
+    return { read: rows.length, lines, changed, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}), ...(drift ? { drift: drift.take() } : {}), ...(request.labels ? { labels } : {}) };
   }
 
   /**

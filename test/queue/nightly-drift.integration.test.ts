@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { scrapeMetrics } from '../../src/observability/metrics.js';
 import { DriftStore } from '../../src/queue/drift-store.js';
 import { enqueueRun } from '../../src/queue/nightly-jobs.js';
-import { monitoringSink, referenceLookup, watchDriftMetrics, type MonitoringWiring } from '../../src/runtime/monitoring.js';
+import { monitoringSink, specLookup, watchDriftMetrics, type MonitoringWiring } from '../../src/runtime/monitoring.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { harness, waitForRun, type Harness } from './nightly-helpers.js';
 
@@ -59,7 +59,7 @@ describe('drift in the nightly run', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) });
     const log = createLogger('info', sink);
-    const wiring: MonitoringWiring = { store: new DriftStore(h.redis, h.prefix), config: { enabled: true, psiWatch: 0.1, psiAlert: 0.2, realtimeWindowMinutes: 60 }, referenceOf: referenceLookup(h.scoring, db.pool), pool: db.pool, logger: log };
+    const wiring: MonitoringWiring = { store: new DriftStore(h.redis, h.prefix), config: { enabled: true, psiWatch: 0.1, psiAlert: 0.2, realtimeWindowMinutes: 60 }, specOf: specLookup(h.scoring, db.pool), pool: db.pool, logger: log };
     unwatch = watchDriftMetrics(wiring, () => h!.scoring.modelVersion);
     const { queue, store } = await h.startWorker({ chunkSize: 5_000, reasons: false }, { database: { pool: db.pool, copy: true, history: false, retentionDays: 400 }, monitoring: monitoringSink(wiring) });
 

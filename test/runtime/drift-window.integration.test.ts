@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { scrapeMetrics } from '../../src/observability/metrics.js';
 import { DriftStore } from '../../src/queue/drift-store.js';
-import { realtimeDrift, referenceLookup, watchDriftMetrics, type MonitoringWiring } from '../../src/runtime/monitoring.js';
+import { realtimeDrift, specLookup, watchDriftMetrics, type MonitoringWiring } from '../../src/runtime/monitoring.js';
 import { filesModel, ScoringThread } from '../../src/scoring/thread.js';
 import { sampleAccount } from '../helpers/records.js';
 import { ROOT } from '../helpers/process.js';
@@ -26,7 +26,7 @@ describe('the real-time drift window', () => {
   it('when records are scored one batch at a time, then the window counts every one of them and /metrics reports its PSI per field', async () => {
     const scoring = await ScoringThread.open(filesModel({ modelPath: `${ROOT}models/churn-gbt.onnx` }));
     try {
-      const wiring: MonitoringWiring = { store: new DriftStore(redis, prefix), config: { enabled: true, psiWatch: 0.1, psiAlert: 0.2, realtimeWindowMinutes: 60 }, referenceOf: referenceLookup(scoring), logger: createLogger('silent') };
+      const wiring: MonitoringWiring = { store: new DriftStore(redis, prefix), config: { enabled: true, psiWatch: 0.1, psiAlert: 0.2, realtimeWindowMinutes: 60 }, specOf: specLookup(scoring), logger: createLogger('silent') };
       const window = realtimeDrift(wiring, scoring, 60_000);
       const unwatch = watchDriftMetrics(wiring, () => scoring.modelVersion);
       // Every Account month-to-month: the contract is far from the training mix, the gender is not.
