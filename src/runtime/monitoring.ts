@@ -93,9 +93,10 @@ export function monitoringSink(w: MonitoringWiring): MonitoringSink {
       }
       const report = driftReport(reference, counts, thresholdsOf(w.config));
       const previous = await w.store.last();
-      if (w.pool) await saveRunDrift(w.pool, run.id, run.modelVersion, report);
       await w.store.saveLast({ runId: run.id, modelVersion: run.modelVersion, at: new Date().toISOString(), report });
       logReport(w.logger, { runId: run.id, modelVersion: run.modelVersion, ...(run.where ? { where: run.where } : {}) }, report, previous?.report.alerts ?? []);
+      // Last: a run's row in run_drift means its report is out everywhere (/metrics, the log).
+      if (w.pool) await saveRunDrift(w.pool, run.id, run.modelVersion, report);
     },
   };
 }
