@@ -178,6 +178,14 @@ const envSchema = z.object({
   MODEL_POLL_MS: wholeNumber.min(500, 'at least 500').default(5_000),
   HISTORY_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   HISTORY_RETENTION_DAYS: wholeNumber.min(1, 'at least 1').default(400),
+  MONITORING_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  DRIFT_PSI_WATCH: z.coerce.number({ error: 'a number' }).min(0).max(10).default(0.1),
+  DRIFT_PSI_ALERT: z.coerce.number({ error: 'a number' }).min(0).max(10).default(0.2),
+  DRIFT_REALTIME_WINDOW_MINUTES: positiveInt.max(10_080, 'at most 10080 (a week)').default(60),
+  LABEL_FIELD: z.union([z.literal(''), z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'an Account checkbox field API name such as Churned__c, or empty (off)')]).default('Churned__c'),
+  ACCURACY_HORIZON_DAYS: positiveInt.max(3_650).default(30),
+  ACCURACY_WINDOW_DAYS: positiveInt.max(3_650).default(90),
+  ACCURACY_MIN_LABELS: positiveInt.default(200),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   WORKER_METRICS_PORT: wholeNumber.min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535').optional(),
@@ -280,6 +288,30 @@ export interface Config {
     readonly history: boolean;
     /** Score history older than this is deleted by the nightly run. */
     readonly historyRetentionDays: number;
+  };
+  /** Drift monitoring against the champion's training reference. */
+  readonly monitoring: MonitoringConfig;
+}
+
+export interface MonitoringConfig {
+  /** Count drift in every nightly run and on the real-time path. @defaultValue true */
+  readonly enabled: boolean;
+  /** PSI at or above which a field is to be watched. @defaultValue 0.1 */
+  readonly psiWatch: number;
+  /** PSI at or above which a field is an alert (a warn log line, churn_drift_alert 1). @defaultValue 0.2 */
+  readonly psiAlert: number;
+  /** The real-time path's rolling window. @defaultValue 60 */
+  readonly realtimeWindowMinutes: number;
+  /** Realized accuracy (needs the system of record's score history); absent when LABEL_FIELD is empty. */
+  readonly accuracy?: {
+    /** The Account checkbox that says an Account churned. @defaultValue 'Churned__c' */
+    readonly labelField: string;
+    /** How long before the label changed the score is taken. @defaultValue 30 */
+    readonly horizonDays: number;
+    /** Labels that changed within this many days count. @defaultValue 90 */
+    readonly windowDays: number;
+    /** Labelled Accounts needed before a figure is given. @defaultValue 200 */
+    readonly minLabels: number;
   };
 }
 
@@ -515,6 +547,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     workerMetricsPort: e.WORKER_METRICS_PORT,
     database: e.DATABASE_URL ? Object.freeze({ url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, tls: e.DATABASE_TLS }) : undefined,
     lifecycle: Object.freeze({ modelPollMs: e.MODEL_POLL_MS, history: e.HISTORY_ENABLED, historyRetentionDays: e.HISTORY_RETENTION_DAYS }),
+    monitoring: Object.freeze({
+      enabled: e.MONITORING_ENABLED,
+      psiWatch: e.DRIFT_PSI_WATCH,
+      psiAlert: e.DRIFT_PSI_ALERT >= e.DRIFT_PSI_WATCH ? e.DRIFT_PSI_ALERT : fail('DRIFT_PSI_ALERT', `must be at least DRIFT_PSI_WATCH (${e.DRIFT_PSI_WATCH})`),
+      realtimeWindowMinutes: e.DRIFT_REALTIME_WINDOW_MINUTES,
+      accuracy: e.LABEL_FIELD ? Object.freeze({ labelField: e.LABEL_FIELD, horizonDays: e.ACCURACY_HORIZON_DAYS, windowDays: e.ACCURACY_WINDOW_DAYS, minLabels: e.ACCURACY_MIN_LABELS }) : undefined,
+    }),
   });
 }
 

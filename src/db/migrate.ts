@@ -36,6 +36,9 @@ export async function migrate(config: DatabaseConfig): Promise<string[]> {
       schema: config.schema,
       checkOrder: true,
       singleTransaction: true,
+      // The advisory lock is one per database, whatever the schema: a second migrate (another
+      // schema's, or a second release) waits for the first instead of failing.
+      advisoryLockMode: 'wait',
       log: () => undefined,
     });
     return applied.map((m) => m.name);

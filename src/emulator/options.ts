@@ -12,6 +12,11 @@ export interface EmulatorOptions extends OutboundOptions {
   accounts?: number;
   /** Seed of the data generator, the ids and the fault draws. @defaultValue 1 */
   seed?: number;
+  /**
+   * How far the Accounts have drifted from the training sample, 0..1 (data/generator.ts
+   * DRIFT_AT_FULL: contract mix, tenure and churn rate shift by this fraction). @defaultValue 0
+   */
+  drift?: number;
   /** Daily API request allowance (`DailyApiRequests.Max`). @defaultValue 100000 */
   apiLimit?: number;
   /** Lifetime of an access token, like the org's session timeout. @defaultValue 7200 */
@@ -79,6 +84,7 @@ export const DEFAULT_OPTIONS = {
   host: '127.0.0.1',
   accounts: 5000,
   seed: 1,
+  drift: 0,
   apiLimit: 100_000,
   tokenTtlSeconds: 7200,
   failRate: 0,
@@ -107,6 +113,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
   check(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535, `port must be 0..65535, got ${o.port}`);
   check(Number.isInteger(o.accounts) && o.accounts >= 0 && o.accounts <= 20_000_000, `accounts must be an integer 0..20,000,000, got ${o.accounts}`);
   check(Number.isInteger(o.seed), `seed must be an integer, got ${o.seed}`);
+  check(o.drift >= 0 && o.drift <= 1, `drift must be between 0 and 1, got ${o.drift}`);
   check(Number.isInteger(o.apiLimit) && o.apiLimit >= 0, `api limit must be a whole number, got ${o.apiLimit}`);
   check(o.tokenTtlSeconds > 0, `token TTL must be above 0 seconds, got ${o.tokenTtlSeconds}`);
   for (const [name, rate] of [['fail rate', o.failRate], ['lock rate', o.lockRate]] as const) {

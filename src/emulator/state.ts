@@ -253,7 +253,7 @@ export class EmulatorState {
         Customer_Id__c: (row) => customerId(seed, row),
       },
     });
-    populateAccounts(this.store, seed);
+    populateAccounts(this.store, seed, options.drift);
     this.outbound = new OutboundSender(this);
   }
 

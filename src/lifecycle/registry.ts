@@ -6,6 +6,7 @@
  * passed in, so these rules run without PostgreSQL, Redis or ONNX.
  */
 import { AppError } from '../core/errors.js';
+import type { GateDecision } from './gate.js';
 
 export type ModelStatus = 'candidate' | 'shadow' | 'champion' | 'retired';
 export type ModelSource = 'shipped' | 'trained-csv' | 'trained-salesforce' | 'imported';
@@ -188,6 +189,24 @@ export class ModelRegistry {
     await this.ports.store.apply(changes, { ...who, action: 'promote', version, previous: champion, details: { from: model.status, ...details } });
     await this.ports.notify();
     return { previous: champion };
+  }
+
+  /**
+   * Applies a promotion gate's decision (gate.ts): promotes the candidate when it passed, otherwise
+   * keeps it a candidate; either way the decision, with the metrics that made it, is in the log
+   * (`promote` or `reject`).
+   */
+  async gate(decision: GateDecision, who: Pick<Actor, 'actor'>): Promise<{ promoted: boolean; previous: string | null }> {
+    const version = decision.candidate.version;
+    const details = { gate: decision };
+    if (decision.promote) {
+      const { previous } = await this.promote(version, { actor: who.actor, reason: decision.reason }, details);
+      return { promoted: true, previous };
+    }
+    await this.require(version);
+    const { champion } = await this.ports.store.roles();
+    await this.ports.store.apply([], { actor: who.actor, reason: decision.reason, action: 'reject', version, previous: champion, details });
+    return { promoted: false, previous: champion };
   }
 
   /** Returns to the champion before the current one (the one the last promotion replaced). */

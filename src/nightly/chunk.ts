@@ -32,6 +32,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addCounts, sameShape, type DriftCounts } from '../core/drift.js';
 import { AppError } from '../core/errors.js';
 import { backoffMs, NIGHTLY_RECORD_BACKOFF, POLL_GROWTH } from '../core/retry-policy.js';
 import type { Logger } from '../log/logger.js';
@@ -175,6 +176,10 @@ class ChunkAttempt {
     // The shadow's rows of the page, once it is scored (a crash before the page's state is saved may
     // append them a second time; they are a comparison, not a record of what was written).
     if (pass.shadowFile) await this.keep('shadow scores', () => deps.shadowScores!.appendFile(pass.shadowFile!));
+    // The page's drift counts (a page read again replaces its own, so a retry counts nothing twice) and
+    // labels (a page read again appends them again; the accuracy counts each Account once).
+    if (pass.drift && deps.monitoring) await this.keep('drift counts', () => deps.monitoring!.pageCounts(run.id, this.index, pass.drift!));
+    if (pass.labelsFile) await this.keep('labels', () => deps.monitoring!.labels!.appendFile(pass.labelsFile!));
     // A page that ended early without a network error (a proxy that closed the body cleanly) must not
     // pass for a whole one: its missing records would never be scored.
     if (Number.isFinite(page.numberOfRecords) && pass.read !== page.numberOfRecords) {
@@ -220,6 +225,11 @@ class ChunkAttempt {
     this.temporary.push(shadow.path);
     let shadowWarned = false;
     const history = deps.history ? { runId: run.id } : undefined;
+    const monitoring = deps.monitoring !== undefined;
+    let drift: DriftCounts | undefined;
+    const labelField = deps.monitoring?.labels?.field;
+    const labels = new TextFile(`${this.tmpBase}-labels.copy`);
+    this.temporary.push(labels.path);
     const failed: Failure[] = [];
     let read = 0;
     let scored = 0;
@@ -230,13 +240,15 @@ class ChunkAttempt {
     let pending: Promise<void> | undefined;
     let lastSaved = Date.now();
     const flush = async (csv: NonNullable<Awaited<ReturnType<ResultPage['records']>>>, cut: boolean) => {
-      const scoring = deps.scorer.rescoreRows({ header: page.header, csv, columns: this.columns, reasons: settings.reasons, now, history }, run.modelVersion ?? deps.scorer.champion().version, shadowVersion);
+      const scoring = deps.scorer.rescoreRows({ header: page.header, csv, columns: this.columns, reasons: settings.reasons, now, history, ...(monitoring ? { drift: true } : {}), ...(labelField ? { labels: { field: labelField, runId: run.id } } : {}) }, run.modelVersion ?? deps.scorer.champion().version, shadowVersion);
       if (pending) await pending;
       pending = scoring.then(async (result) => {
         if (result.read !== csv.count) this.log.warn({ records: csv.count, parsed: result.read }, 'a batch of the query result parsed to a different number of rows than it holds records');
         scored += result.scored;
         unchanged += result.unchanged;
         failed.push(...result.failed);
+        if (result.drift) drift = drift && sameShape(drift, result.drift) ? addCounts(drift, result.drift) : (drift ?? result.drift);
+        if (result.labels) await labels.write(result.labels);
         if (bands) await bands.add(result.lines, result.moves ?? [], result.history);
         else await writer.write(result.lines, result.changed, result.history);
         lines += result.changed;
@@ -277,6 +289,7 @@ class ChunkAttempt {
       await Promise.allSettled(early);
       await writer.finish().catch(() => undefined);
       shadow.abandon();
+      labels.abandon();
       throw error;
     } finally {
       for (const f of writer.files) this.temporary.push(f.path, ...(f.companion ? [f.companion] : []));
@@ -286,11 +299,12 @@ class ChunkAttempt {
     if (bands) deferred = lines - (await bands.drainInto(writer, quota!));
     await writer.finish();
     await shadow.finish();
+    await labels.finish();
     await Promise.all(early);
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 1_048_576);
     this.log.info({ read, scored, unchanged, failed: failed.length, parts: writer.files.length, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'page scored');
-    return { files: writer.files, read, scored, unchanged, failed, deferred, shadowFile: shadow.written ? shadow.path : undefined };
+    return { files: writer.files, read, scored, unchanged, failed, deferred, shadowFile: shadow.written ? shadow.path : undefined, drift, labelsFile: labels.written ? labels.path : undefined };
   }
 
   // --- submitting ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * the failure sink, and the queue that runs the next page. The adapters are wired in
  * runtime/nightly.ts; tests pass fakes. Nothing here imports bullmq, ioredis, pg or jsforce.
  */
+import type { DriftCounts } from '../core/drift.js';
 import type { Logger } from '../log/logger.js';
 import type { RecordBatch } from '../wire/bulk-csv.js';
 import type { ChunkState, Counts, RunRecord, RunUpdate } from './state.js';
@@ -134,6 +135,10 @@ export interface RowsResult {
   shadow?: string;
   /** Why the shadow could not score the batch (the champion's result stands). */
   shadowError?: string;
+  /** The batch's drift counts against the model's training reference, when asked for and it has one. */
+  drift?: DriftCounts;
+  /** The rows' labels (COPY text: run id, Account id, true/false), when asked for. */
+  labels?: string;
 }
 
 export interface RowsRequest {
@@ -144,6 +149,10 @@ export interface RowsRequest {
   now: number;
   /** Ask for the history rows of the records to write, for this run. */
   history?: { runId: string };
+  /** Ask for the batch's drift counts. */
+  drift?: boolean;
+  /** Ask for the rows' labels from this field. */
+  labels?: { field: string; runId: string };
 }
 
 export interface OutputFields {
@@ -180,6 +189,21 @@ export interface HistorySink {
   remove(runId: string, accountIds: readonly string[]): Promise<void>;
   /** Deletes rows past the retention; answers how many. */
   trim(): Promise<{ removed: number; days: number }>;
+}
+
+/**
+ * Drift monitoring: each page's counts are kept (a page read again replaces its own), and when the
+ * run ends they are added up, compared with the model's training reference, stored and reported.
+ */
+export interface MonitoringSink {
+  pageCounts(runId: string, index: number, counts: DriftCounts): Promise<void>;
+  /**
+   * Realized accuracy: the label field the run reads beside the inputs, and where each page's labels
+   * go (a file of COPY text); absent when it is off.
+   */
+  labels?: { field: string; appendFile(file: string): Promise<void> };
+  /** The run has ended (any state; only a finished scoring run reports). */
+  runEnded(run: RunRecord): Promise<void>;
 }
 
 /** Where the shadow's scores go (the system of record). */
@@ -238,6 +262,8 @@ export interface NightlyDeps {
   history?: HistorySink;
   /** The shadow scores; absent without a system of record. */
   shadowScores?: ShadowSink;
+  /** Drift monitoring; absent when it is turned off. */
+  monitoring?: MonitoringSink;
   logger: Logger;
   /** Told once a run has ended (metrics). */
   onRunEnded?(run: RunRecord): void;

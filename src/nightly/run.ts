@@ -75,7 +75,10 @@ export class NightlyRun {
   /** Tells `onRunEnded` about a run that has just ended. */
   private async ended(runId: string): Promise<void> {
     const run = await this.deps.log.get(runId);
-    if (run && FINISHED_STATES.has(run.state)) this.deps.onRunEnded?.(run);
+    if (!run || !FINISHED_STATES.has(run.state)) return;
+    this.deps.onRunEnded?.(run);
+    // Drift is a report on the run, never a reason to fail it.
+    await this.deps.monitoring?.runEnded(run).catch((error: unknown) => this.deps.logger.warn({ runId, err: error }, 'could not report the run\'s drift'));
   }
 
   /** A `run` job: start the run, or resume polling its query job. */
@@ -133,7 +136,9 @@ export class NightlyRun {
         await store.update(runId, usage.bulkBatches ? { batchesLeft: usage.bulkBatches.remaining, batchesMax: usage.bulkBatches.max } : { batchesLeft: UNKNOWN });
         const model = scorer.champion();
         const shadow = this.deps.shadowScores ? scorer.shadow() : null;
-        const fields = [...new Set([...fieldsToRead(model.spec), ...(shadow ? fieldsToRead(shadow.spec) : [])])];
+        // With realized accuracy on, the label is read in the same query.
+        const label = this.deps.monitoring?.labels?.field;
+        const fields = [...new Set([...fieldsToRead(model.spec), ...(shadow ? fieldsToRead(shadow.spec) : []), ...(label ? [label] : [])])];
         const soql = buildSoql(fields, run.where);
         await store.update(runId, { state: 'querying', startedAt: new Date().toISOString(), scoredAtMs: Date.now(), message: '', modelVersion: model.version, ...(shadow ? { shadowVersion: shadow.version } : {}) });
         const created = await bulk.createQueryJob(soql);

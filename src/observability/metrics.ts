@@ -313,3 +313,70 @@ export function observeModels(models: { champion: { version: string }; shadow: {
   modelInfo.set({ role: 'champion', version: models.champion.version }, 1);
   if (models.shadow) modelInfo.set({ role: 'shadow', version: models.shadow.version }, 1);
 }
+
+// --- Drift (both processes, read from Redis when scraped) ------------------------------------
+
+/** A drift report as the gauges need it (core/drift.ts DriftReport has this shape). */
+export interface DriftGaugeReport {
+  rows: number;
+  thresholds: { alert: number };
+  fields: ReadonlyArray<{ field: string; psi: number; jsDistance: number; blankShare: number; unusableShare: number; outOfRangeShare: number }>;
+  score: { field: string; psi: number; jsDistance: number };
+}
+
+type DriftSource = () => Promise<Array<{ source: 'nightly' | 'realtime'; report: DriftGaugeReport }>>;
+const driftSources = new Set<DriftSource>();
+/** One read of the sources per scrape, shared by the drift gauges. */
+let driftRead: { at: number; value: Promise<Array<{ source: string; report: DriftGaugeReport }>> } | undefined;
+
+function readDrift(): Promise<Array<{ source: string; report: DriftGaugeReport }>> {
+  if (driftRead && Date.now() - driftRead.at < 1_000) return driftRead.value;
+  const value = Promise.all([...driftSources].map((s) => readSource(s, 'drift reports'))).then((lists) => lists.flatMap((l) => l ?? []));
+  driftRead = { at: Date.now(), value };
+  return value;
+}
+
+function driftGauge<L extends string>(name: string, help: string, labelNames: readonly L[], fill: (gauge: Gauge<L>, source: string, report: DriftGaugeReport) => void): Gauge<L> {
+  return new Gauge<L>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (driftSources.size === 0) return;
+      for (const { source, report } of await readDrift()) fill(this, source, report);
+    },
+  });
+}
+
+export const driftPsi = driftGauge('churn_drift_psi', 'Population stability index of each field and of the score (field="score") against the champion\'s training reference: the last nightly run (source="nightly") and the real-time rolling window (source="realtime").', ['source', 'field'], (g, source, r) => {
+  for (const f of [...r.fields, r.score]) g.set({ source, field: f.field }, f.psi);
+});
+
+export const driftJsDistance = driftGauge('churn_drift_js_distance', 'Jensen-Shannon distance (base 2, 0 to 1) of each field and of the score against the training reference.', ['source', 'field'], (g, source, r) => {
+  for (const f of [...r.fields, r.score]) g.set({ source, field: f.field }, f.jsDistance);
+});
+
+export const driftShare = driftGauge('churn_drift_value_share', 'Share of the values counted that were blank, unusable (unseen picklist value, not a number) or outside the range training saw, by field.', ['source', 'field', 'kind'], (g, source, r) => {
+  for (const f of r.fields) {
+    g.set({ source, field: f.field, kind: 'blank' }, f.blankShare);
+    g.set({ source, field: f.field, kind: 'unusable' }, f.unusableShare);
+    g.set({ source, field: f.field, kind: 'out_of_range' }, f.outOfRangeShare);
+  }
+});
+
+export const driftAlert = driftGauge('churn_drift_alert', 'Whether a field (or the score) is at or above DRIFT_PSI_ALERT: 1 from the run that crossed the line until a later run is back under it.', ['source', 'field'], (g, source, r) => {
+  for (const f of [...r.fields, r.score]) g.set({ source, field: f.field }, f.psi >= r.thresholds.alert ? 1 : 0);
+});
+
+export const driftRows = driftGauge('churn_drift_rows', 'Rows the drift figures were counted over (the last nightly run, the real-time window).', ['source'], (g, source, r) => {
+  g.set({ source }, r.rows);
+});
+
+/** Reports drift on every scrape until the returned function is called. */
+export function watchDrift(source: DriftSource): () => void {
+  driftSources.add(source);
+  driftRead = undefined;
+  return () => void driftSources.delete(source);
+}

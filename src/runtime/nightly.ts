@@ -13,7 +13,9 @@ import { appendScoreHistoryFile, removeRunHistory, trimScoreHistory } from '../d
 import { appendFailures, saveRun } from '../db/runs.js';
 import { appendShadowScoresFile } from '../db/shadow.js';
 import type { Logger } from '../log/logger.js';
-import type { FailureSink, HistorySink, NightlyDeps, RowScorer, RunLog, ShadowSink } from '../nightly/ports.js';
+import type { FailureSink, HistorySink, MonitoringSink, NightlyDeps, RowScorer, RunLog, ShadowSink } from '../nightly/ports.js';
+import { DriftStore } from '../queue/drift-store.js';
+import { monitoringSink, specLookup } from './monitoring.js';
 import type { RunRecord } from '../nightly/state.js';
 import { instrumentWorker, recordNightlyRun } from '../observability/metrics.js';
 import type { FailureLog } from '../queue/failures.js';
@@ -142,6 +144,8 @@ export interface NightlyWiring {
   database?: NightlyDatabase;
   /** Tests shorten the wait before a retry ingest job. */
   retryDelayMs?: (attempt: number) => number;
+  /** Drift monitoring (MONITORING_ENABLED). */
+  monitoring?: MonitoringSink;
 }
 
 /** The nightly worker and its queue on these adapters (the worker process, and tests, use it). */
@@ -157,6 +161,7 @@ export function nightlyWorker(w: NightlyWiring) {
     failures: failureSink(w.failures, db, w.logger),
     ...(db?.history ? { history: historySink(db) } : {}),
     ...(db ? { shadowScores: shadowSink(db) } : {}),
+    ...(w.monitoring ? { monitoring: w.monitoring } : {}),
     queue: chunkQueue(queue),
     settings: { ...config, retryDelayMs: w.retryDelayMs },
     logger: w.logger,
@@ -178,6 +183,9 @@ export async function startNightly(config: Config, connection: Redis, salesforce
     config: config.nightly,
     lockDurationMs: config.queue.lockDurationMs,
     logger,
+    ...(config.monitoring.enabled
+      ? { monitoring: monitoringSink({ store: new DriftStore(connection, config.queue.prefix), config: database?.history ? config.monitoring : { ...config.monitoring, accuracy: undefined }, specOf: specLookup(scoring, database?.pool), pool: database?.pool, copy: database?.copy, logger: logger.child({ module: 'drift' }) }) }
+      : {}),
   });
   instrumentWorker(worker, QUEUES.nightly);
   await registerNightlySchedule(queue, config.nightly, logger);

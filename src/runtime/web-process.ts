@@ -18,6 +18,7 @@ import { outboundRouter } from '../http/outbound/route.js';
 import { predictRouter } from '../http/predict/route.js';
 import type { Logger } from '../log/logger.js';
 import { watchQueueDepth, watchRealtimeBacklog } from '../observability/metrics.js';
+import { processDrift } from './monitoring.js';
 import { StatusStore } from '../observability/status-store.js';
 import { FailureLog } from '../queue/failures.js';
 import { recentRuns } from '../db/runs.js';
@@ -71,6 +72,8 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
     watchQueueDepth(queues.nightly),
     watchRealtimeBacklog(intake.keys.stream, () => redis.xlen(intake.keys.stream)),
   ];
+  // The prediction API's scores feed the real-time drift window; /metrics reads the drift figures.
+  const drift = config.monitoring.enabled ? processDrift(config, redis, scoring, models.sor?.pool, logger) : undefined;
   // The web process signs in only to prove it can (readiness); the token is cached, never per probe.
   const tokens = config.salesforce ? new TokenProvider(config.salesforce, logger.child({ module: 'salesforce' })) : undefined;
   const runs = new RunStore(redis, prefix);
@@ -118,6 +121,7 @@ export async function startWebProcess(config: Config, logger: Logger): Promise<W
     shutdownSteps: [
       { name: 'not-ready', run: () => void (shuttingDown = true) },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      { name: 'drift', run: () => drift?.stop() },
       { name: 'scoring', run: () => models.close() },
       { name: 'queues', run: () => Promise.all([...unwatch.map((stop) => stop()), queues.realtime.close(), queues.nightly.close()]) },
       { name: 'redis', run: () => redis.quit() },

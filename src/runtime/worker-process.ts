@@ -23,6 +23,7 @@ import { appendFailures } from '../db/runs.js';
 import { startProcessScoring, type SystemOfRecord } from './models.js';
 import { accountPorts } from './ports.js';
 import { startNightly } from './nightly.js';
+import { processDrift } from './monitoring.js';
 import type { ShutdownStep } from './shutdown.js';
 
 export interface WorkerProcess {
@@ -86,6 +87,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
   instrumentWorker(worker, QUEUES.realtime);
   const changes = realtimeKeys(config.queue.prefix).stream;
   const unwatch = [watchQueueDepth(queue), watchRealtimeBacklog(changes, () => connection.xlen(changes))];
+  const drift = config.monitoring.enabled ? processDrift(config, connection, scoring, models.sor?.pool, logger) : undefined;
   const metrics = config.workerMetricsPort === undefined ? undefined : await startMetricsServer(config.workerMetricsPort, logger.child({ module: 'metrics' }));
   const batcher = new RealtimeBatcher({
     redis: batcherConnection,
@@ -112,6 +114,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
       // under a running batch.
       { name: 'workers', run: () => Promise.all([worker.close(), nightly.close()]), exitOnTimeout: true },
       { name: 'queue', run: () => queue.close() },
+      { name: 'drift', run: () => drift?.stop() },
       { name: 'scoring', run: () => models.close() },
       { name: 'redis', run: () => Promise.all([...unwatch.map((stop) => stop()), connection.quit(), batcherConnection.quit()]) },
       { name: 'metrics', run: () => metrics?.close() },

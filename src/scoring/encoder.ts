@@ -8,6 +8,12 @@
  */
 import type { FeatureDef, FeatureSpec } from './spec.js';
 
+/** Receives each field's state and encoded position as a record is encoded (drift counting, scoring/drift.ts). */
+export interface FieldObserver {
+  add(group: number, state: ValueState, out: Float32Array, at: number): void;
+  row(): void;
+}
+
 export type AccountRecord = Readonly<Record<string, unknown>>;
 
 /** How a field's value was read. */
@@ -223,12 +229,12 @@ export interface Encoder {
    * Encodes one record into row `row` of `out`. Returns a problem for a number outside its plausible
    * range and for a `required` field that is blank or unusable; every other field is imputed.
    */
-  encode(record: AccountRecord, out: Float32Array, row: number, nowMs: number, tally?: InputTally): FieldProblem | null;
+  encode(record: AccountRecord, out: Float32Array, row: number, nowMs: number, tally?: InputTally, observer?: FieldObserver): FieldProblem | null;
   /**
    * The same for a row of values (a Bulk query CSV row), without building a record: `columnOf[g]` is
    * the index in `values` of group g's field, or -1 when the row does not carry it.
    */
-  encodeRow(values: readonly string[], columnOf: Int32Array, out: Float32Array, row: number, nowMs: number, tally?: InputTally): FieldProblem | null;
+  encodeRow(values: readonly string[], columnOf: Int32Array, out: Float32Array, row: number, nowMs: number, tally?: InputTally, observer?: FieldObserver): FieldProblem | null;
   /** `columnOf` for `encodeRow`, from a header of field names. */
   columnsIn(header: readonly string[]): Int32Array;
 }
@@ -269,28 +275,32 @@ export function createEncoder(spec: FeatureSpec): Encoder {
     width,
     groups,
     columns: groups.flatMap((g) => g.columns),
-    encode(record, out, row, nowMs, tally) {
+    encode(record, out, row, nowMs, tally, observer) {
       const base = row * width;
       if (tally) tally.records++;
+      observer?.row();
       for (let k = 0; k < groups.length; k++) {
         const g = groups[k]!;
         const state = g.write(record[g.field], out, base, nowMs);
         if (state !== ValueState.Ok && tally) tally.counts[k * 4 + state]!++;
+        observer?.add(k, state, out, base + g.offset);
         if (state === ValueState.OutOfRange || (state !== ValueState.Ok && g.def.required)) {
           return { field: g.field, message: describeProblem(g, state, record[g.field]) };
         }
       }
       return null;
     },
-    encodeRow(values, columnOf, out, row, nowMs, tally) {
+    encodeRow(values, columnOf, out, row, nowMs, tally, observer) {
       const base = row * width;
       if (tally) tally.records++;
+      observer?.row();
       for (let k = 0; k < groups.length; k++) {
         const g = groups[k]!;
         const at = columnOf[k]!;
         const value = at < 0 ? undefined : values[at];
         const state = g.write(value, out, base, nowMs);
         if (state !== ValueState.Ok && tally) tally.counts[k * 4 + state]!++;
+        observer?.add(k, state, out, base + g.offset);
         if (state === ValueState.OutOfRange || (state !== ValueState.Ok && g.def.required)) return { field: g.field, message: describeProblem(g, state, value) };
       }
       return null;

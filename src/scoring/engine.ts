@@ -5,6 +5,7 @@
  * tensor, and that it answers with probabilities) and refuses to start with MODEL_INVALID naming what
  * does not match, so a wrong model never reaches the first job.
  */
+import { driftTallyFor, type DriftTally } from './drift.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -77,6 +78,8 @@ export class ScoringEngine {
   readonly label: string;
   /** Values of every record this engine encoded that were not used as given (blank, unusable, out of range), since it loaded. */
   readonly inputs: InputTally;
+  /** Drift counts of the records scored one by one (the real-time path and the API), when the spec has a training reference. */
+  readonly drift: DriftTally | undefined;
   private session: ort.InferenceSession | null;
   private readonly column: number;
   private readonly outputWidth: number;
@@ -91,6 +94,7 @@ export class ScoringEngine {
     this.encoder = encoder;
     this.label = label;
     this.inputs = newInputTally(encoder);
+    this.drift = driftTallyFor(spec, encoder);
     this.outputWidth = outputWidth;
     this.column = spec.output.column ?? outputWidth - 1;
   }
@@ -182,7 +186,7 @@ export class ScoringEngine {
         results[i] = failure(`#${offset + i}`, `record ${offset + i} has no ${idField}`, idField);
         return;
       }
-      const problem = this.encoder.encode(rec, x, okIndex.length, nowMs, this.inputs);
+      const problem = this.encoder.encode(rec, x, okIndex.length, nowMs, this.inputs, this.drift);
       if (problem) {
         results[i] = failure(id, problem.message, problem.field);
         return;
@@ -205,6 +209,7 @@ export class ScoringEngine {
         continue;
       }
       const score = toScore(p);
+      this.drift?.score(score);
       let factors: Factor[] | null = null;
       if (points) {
         factors = topFactors(this.encoder, (g) => rec[groups[g]!.field], points, k * groups.length, top);

@@ -14,6 +14,8 @@ import { bulkCsvCell, NULL_CELL, parseCsvRecords, type RecordBatch } from '../wi
 import { copyLine } from '../wire/copy-text.js';
 import { toScore, type ScoringEngine } from './engine.js';
 import { formatFactors, topFactors } from './reasons.js';
+import { driftTallyFor } from './drift.js';
+import type { DriftCounts } from '../core/drift.js';
 
 /** A record that could not be scored. */
 export interface RowFailure {
@@ -42,6 +44,10 @@ export interface RowsRequest {
   history?: { runId: string };
   /** Also return each scored record's score, risk and top reason (`scored`), for a shadow comparison. */
   keepScored?: boolean;
+  /** Also count the rows and scores into the model's training reference bins (`drift`), when it has one. */
+  drift?: boolean;
+  /** Also return each row's label (`labels`, COPY text: run id, Account id, true/false) from this checkbox field. */
+  labels?: { field: string; runId: string };
 }
 
 /**
@@ -84,6 +90,10 @@ export interface RowsResult {
   shadow?: string;
   /** Why the shadow could not score the batch (the champion's result stands). */
   shadowError?: string;
+  /** The rows' and scores' drift counts, when asked for and the model has a training reference. */
+  drift?: DriftCounts;
+  /** The labels of the rows that carry one (COPY text), when asked for. */
+  labels?: string;
 }
 
 /** Re-scores rows with one engine (the thread keeps one per loaded model version). */
@@ -108,14 +118,22 @@ export class RowsRescorer {
     const x = new Float32Array(rows.length * width);
     const ok: number[] = [];
     const failed: RowFailure[] = [];
+    const drift = request.drift ? driftTallyFor(spec, encoder) : undefined;
+    const labelAt = request.labels ? at(request.labels.field) : -1;
+    let labels = '';
     for (let i = 0; i < rows.length; i++) {
       const values = rows[i]!;
       const id = cell(values, idAt);
+      if (labelAt >= 0 && id !== '') {
+        // A Bulk CSV checkbox is "true" or "false"; anything else (blank) is no label.
+        const label = values[labelAt];
+        if (label === 'true' || label === 'false') labels += copyLine([request.labels!.runId, id, label]);
+      }
       if (id === '') {
         failed.push({ id: `#${i}`, code: 'SCORING_FAILED', message: `record ${i} has no ${spec.idField}` });
         continue;
       }
-      const problem = encoder.encodeRow(values, columnOf, x, ok.length, nowMs, engine.inputs);
+      const problem = encoder.encodeRow(values, columnOf, x, ok.length, nowMs, engine.inputs, drift);
       if (problem) failed.push({ id, code: 'SCORING_FAILED', message: problem.message });
       else ok.push(i);
     }
@@ -155,6 +173,7 @@ export class RowsRescorer {
       }
       scored += 1;
       const score = toScore(p);
+      drift?.score(score);
       const risk = engine.risk(score);
       const topList = points ? topFactors(encoder, (g) => (columnOf[g]! < 0 ? undefined : values[columnOf[g]!]), points, k * groups, top) : null;
       const factors = topList ? formatFactors(topList, maxLength) : null;
@@ -180,7 +199,7 @@ export class RowsRescorer {
       if (request.history) history += copyLine([values[idAt]!, scoredAt, score, risk, factors, spec.modelVersion, 'nightly', request.history.runId]);
       changed += 1;
     }
-    return { read: rows.length, lines, changed, moves, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}) };
+    return { read: rows.length, lines, changed, moves, scored, unchanged, failed, ...(request.history ? { history } : {}), ...(keep ? { scoredRows: keep } : {}), ...(drift ? { drift: drift.take() } : {}), ...(request.labels ? { labels } : {}) };
   }
 
   /**

@@ -89,6 +89,26 @@ const dateFeature = z.object({
 
 const featureSchema = z.union([numberFeature, checkboxFeature, picklistFeature, dateFeature]);
 
+const shares = z.array(z.number().min(0).max(1).finite()).min(1);
+/**
+ * The training reference drift is measured against (core/drift.ts), fixed when the model was trained:
+ * per field, quantile bins (numbers, dates) or levels (picklists, checkboxes), each with "unusable" and
+ * "blank" bins after them, and the shares training saw; the score's quantile bins. Optional: a model
+ * without it is scored as usual and its runs report no drift.
+ */
+const monitoringSchema = z.object({
+  rows: z.number().int().min(1),
+  fields: z.array(
+    z.union([
+      z.object({ field: fieldName, kind: z.literal('numeric'), edges: z.array(z.number().finite()), min: z.number().finite(), max: z.number().finite(), shares })
+        .refine((f) => f.shares.length === f.edges.length + 3, { message: 'a numeric reference has edges + 3 shares (value bins, unusable, blank)' }),
+      z.object({ field: fieldName, kind: z.literal('levels'), levels: z.array(z.string().min(1)).min(1), shares })
+        .refine((f) => f.shares.length === f.levels.length + 2, { message: 'a levels reference has levels + 2 shares (levels, unusable, blank)' }),
+    ]),
+  ),
+  score: z.object({ edges: z.array(z.number().finite()), shares }).refine((s) => s.shares.length === s.edges.length + 1, { message: 'the score reference has edges + 1 shares' }),
+});
+
 export const specSchema = z
   .object({
     specVersion: z.literal(1),
@@ -128,6 +148,7 @@ export const specSchema = z
         maxLength: z.number().int().min(20).default(255),
       })
       .default({ top: 3, maxLength: 255 }),
+    monitoring: monitoringSchema.optional(),
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();

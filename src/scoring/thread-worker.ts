@@ -85,6 +85,8 @@ function reportInputs(entry: Loaded): void {
   }
   entry.reported.set(counts);
   if (changes.length > 0) port.postMessage({ type: 'inputs', changes } satisfies ThreadResponse);
+  const drift = entry.engine.drift?.take();
+  if (drift && drift.rows > 0) port.postMessage({ type: 'drift', version: entry.engine.modelVersion, counts: drift } satisfies ThreadResponse);
 }
 
 /** Opens what is new, then switches roles at once; on any failure nothing changes. */

@@ -11,6 +11,7 @@ import { inputValues, scoringDuration, scoringRecords } from '../observability/m
 import type { Prediction, RecordFailure, RiskLevel } from './engine.js';
 import type { RowsRequest, RowsResult } from './rows.js';
 import type { FeatureSpec } from './spec.js';
+import type { DriftCounts } from '../core/drift.js';
 
 /** A prediction with the Account field values to write back, or a per-record failure. */
 export type ThreadResult = (Prediction & { fields: Record<string, string | number> }) | RecordFailure;
@@ -64,7 +65,9 @@ export type ThreadResponse =
   | { type: 'failed'; id: number; error: { code: ErrorCode; message: string; hint?: string } }
   | { type: 'closed' }
   /** Field values the engine could not use as given since the last report: [field, state, count]. */
-  | { type: 'inputs'; changes: Array<[field: string, state: string, count: number]> };
+  | { type: 'inputs'; changes: Array<[field: string, state: string, count: number]> }
+  /** Drift counts of the records a model version scored one by one since the last report. */
+  | { type: 'drift'; version: string; counts: DriftCounts };
 
 /** What the thread receives: the first champion, the ORT thread count, and how to load TypeScript from source. */
 export interface ThreadData {
@@ -113,6 +116,7 @@ export class ScoringThread {
   /** Set when the thread ended by itself: later calls fail at once instead of waiting for it. */
   private ended?: Error;
   private current: ThreadModels;
+  private driftListener?: (version: string, counts: DriftCounts) => void;
 
   private constructor(
     private readonly worker: Worker,
@@ -122,6 +126,10 @@ export class ScoringThread {
     worker.on('message', (message: ThreadResponse) => {
       if (message.type === 'inputs') {
         for (const [field, state, count] of message.changes) inputValues.inc({ field, state }, count);
+        return;
+      }
+      if (message.type === 'drift') {
+        this.driftListener?.(message.version, message.counts);
         return;
       }
       if (message.type !== 'scored' && message.type !== 'predicted' && message.type !== 'rows' && message.type !== 'failed' && message.type !== 'models') return;
@@ -142,6 +150,11 @@ export class ScoringThread {
       this.ended ??= new AppError({ code: 'SCORING_FAILED', message: `The scoring thread exited (code ${code}).` });
       this.failAll(this.ended);
     });
+  }
+
+  /** Receives the drift counts of records scored one by one (the real-time path and the API). */
+  onDrift(listener: (version: string, counts: DriftCounts) => void): void {
+    this.driftListener = listener;
   }
 
   /** The champion's spec: the fields to read and write now. */

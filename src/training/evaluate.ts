@@ -16,6 +16,8 @@ export interface Evaluation {
   riskCounts: Record<string, { n: number; churned: number }>;
   /** Values the engine did not use as given, per field (blank and unusable imputed, out of range refused). */
   inputQuality: FieldInputCounts[];
+  /** The scores (0–100, as written) of the records scored. */
+  scores: number[];
 }
 
 export async function evaluate(engine: ScoringEngine, data: LabelledData): Promise<Evaluation> {
@@ -24,6 +26,7 @@ export async function evaluate(engine: ScoringEngine, data: LabelledData): Promi
   const results = await engine.score(data.records, { reasons: false });
   const counts = engine.inputs.counts.map((n, i) => n - before[i]!);
   const p: number[] = [];
+  const scores: number[] = [];
   const y: number[] = [];
   const failures: Evaluation['failures'] = [];
   const riskCounts: Evaluation['riskCounts'] = { High: { n: 0, churned: 0 }, Medium: { n: 0, churned: 0 }, Low: { n: 0, churned: 0 } };
@@ -34,9 +37,10 @@ export async function evaluate(engine: ScoringEngine, data: LabelledData): Promi
     }
     // The written score has two decimals; evaluate exactly what would be written.
     p.push(r.score / 100);
+    scores.push(r.score);
     y.push(data.labels[i]!);
     riskCounts[r.risk]!.n++;
     riskCounts[r.risk]!.churned += data.labels[i]!;
   });
-  return { metrics: metrics(p, y), calibration: calibrationDeciles(p, y), failures, riskCounts, inputQuality: summarizeTally(engine.encoder, { counts, records: data.records.length }) };
+  return { metrics: metrics(p, y), calibration: calibrationDeciles(p, y), failures, riskCounts, inputQuality: summarizeTally(engine.encoder, { counts, records: data.records.length }), scores };
 }

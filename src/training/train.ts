@@ -10,6 +10,8 @@ import { basename, dirname } from 'node:path';
 import { ACCOUNT_FIELDS } from '../core/account-fields.js';
 import { createEncoder, describeTally, newInputTally, summarizeTally } from '../scoring/encoder.js';
 import { parseSpec, type FeatureSpec } from '../scoring/spec.js';
+import { buildReference } from '../scoring/drift.js';
+import { toScore } from '../scoring/engine.js';
 import { renderCardMarkdown, type ModelCard, type TuningRow } from './card.js';
 import { crossValidateGbt, crossValidateLogistic, encodeAll } from './cv.js';
 import type { LabelledData } from './dataset.js';
@@ -143,13 +145,16 @@ export function train(data: LabelledData, options: TrainOptions): TrainResult {
       if ((round + 1) % step === 0 || round + 1 === params.rounds) progress(`train: round ${round + 1}/${params.rounds}`);
     },
   });
-  const inSample = metrics(predictProba(model, matrix), data.labels);
+  const inSampleP = predictProba(model, matrix);
+  const inSample = metrics(inSampleP, data.labels);
   // Boosting rounds stay in the card; the exported ensemble merges stumps on a column (same predictions).
   const exported = mergeStumps(model.trees);
   const onnx = treeEnsembleModel({ trees: exported, baseValue: model.baseMargin, width: matrix.width, inputName: INPUT_NAME, outputName: OUTPUT_NAME, docString: 'Churn probability: gradient-boosted trees trained by churn-worker.' });
   const modelSha = createHash('sha256').update(onnx).digest('hex');
   const version = modelVersion(options.out, now, modelSha);
-  const spec: FeatureSpec = parseSpec({ ...fitted, modelVersion: version }, 'fitted spec');
+  // The training reference drift is measured against: the training rows' values and the model's scores of them.
+  const monitoring = buildReference(fitted, data.records, Array.from(inSampleP, toScore), now);
+  const spec: FeatureSpec = parseSpec({ ...fitted, modelVersion: version, monitoring }, 'fitted spec');
 
   const encoder = createEncoder(spec);
   const byField = new Map<string, number>();

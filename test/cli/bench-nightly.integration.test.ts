@@ -30,6 +30,18 @@ describe('churn-worker bench nightly', () => {
     expect(output).toMatch(/history off: [\d.]+ s; history on: [\d.]+ s \(ratio [\d.]+\)/);
   }, 180_000);
 
+  it('when asked to compare monitoring off and on, then both runs are timed, only the second reports the run\'s drift, and the ratio is reported', async () => {
+    const { code, output } = await runToEnd(['bench', 'nightly', '--accounts', '2000', '--monitoring', 'compare', '--no-floor'], cleanEnv({ REDIS_URL }));
+    expect(code, output).toBe(0);
+    const figures = JSON.parse(output.trim().split('\n').at(-1)!) as Record<string, unknown> & { monitoringOff: Record<string, unknown>; drift: { rows: number; alerts: string[] } };
+    expect(figures).toMatchObject({ configuration: 'monitoring on', monitoring: true, counts: { written: 2000 } });
+    expect(figures.drift.rows).toBe(2000);
+    expect(figures.monitoringOff).toMatchObject({ configuration: 'monitoring off', monitoring: false, counts: { written: 2000 } });
+    expect(figures.monitoringOff.drift).toBeUndefined();
+    expect(figures.secondsRatioToMonitoringOff).toBeCloseTo((figures.seconds as number) / (figures.monitoringOff.seconds as number), 1);
+    expect(output).toMatch(/monitoring off: [\d.]+ s; monitoring on: [\d.]+ s \(ratio [\d.]+\)/);
+  }, 180_000);
+
   it('when asked for a shadow without a database, then it says DATABASE_URL is needed and runs nothing', async () => {
     const { code, output } = await runToEnd(['bench', 'nightly', '--accounts', '100', '--shadow', 'on'], cleanEnv({ REDIS_URL }));
     expect(code).not.toBe(0);

@@ -32,6 +32,10 @@ describe('train → spec → engine', () => {
     const spec = loadSpec(`${out}.spec.json`);
     expect(spec.modelVersion).toBe(result.card.modelVersion);
     expect(spec.features.map((f) => f.field)).toContain('Total_Charges__c');
+    // The training reference drift is measured against travels in the spec (and so with the registered version).
+    expect(spec.monitoring?.rows).toBe(60);
+    expect(spec.monitoring?.fields.find((f) => f.field === 'Contract_Type__c')).toMatchObject({ kind: 'levels', levels: ['Month-to-month', 'One year', 'Two year'], shares: [0.5, 0, 0.5, 0, 0] });
+    expect(spec.monitoring?.fields.find((f) => f.field === 'Total_Charges__c')?.shares.at(-1)).toBeCloseTo(1 / 60, 10);
     const card = JSON.parse(readFileSync(`${out}.card.json`, 'utf8'));
     expect(card).toMatchObject({ seed: 1, data: { rows: 60, churned: 30, sha256: data.sha256 }, crossValidation: { folds: 2 } });
     expect(readFileSync(`${out}.card.md`, 'utf8')).toContain('## 2-fold cross-validation');

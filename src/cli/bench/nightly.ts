@@ -23,6 +23,7 @@ import type { BulkBytes } from '../../emulator/state.js';
 import { connectRedis } from '../../queue/redis.js';
 import { enqueueRun, nightlyQueue } from '../../queue/nightly-jobs.js';
 import { RunStore } from '../../queue/nightly-store.js';
+import { DriftStore } from '../../queue/drift-store.js';
 import { fieldsToRead } from '../../core/scored-fields.js';
 import { buildSoql } from '../../nightly/query.js';
 import { FINISHED_STATES } from '../../nightly/state.js';
@@ -39,7 +40,7 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(ROOT, 'bin/churn-worker');
 
 const usage = `Usage: churn-worker bench nightly [--accounts N] [--workers K] [--lock-rate R] [--chunk-size C] [--no-reasons] [--no-floor]
-                                  [--history off|on|compare] [--shadow off|on|compare]
+                                  [--history off|on|compare] [--shadow off|on|compare] [--monitoring on|off|compare]
 
 Starts the emulator with N accounts, measures the I/O floor (Bulk query download + ingest upload, no
 scoring), starts K worker processes, runs one full re-scoring and reports seconds, accounts/s,
@@ -65,6 +66,9 @@ accountsPerSec, ratioToFloor, ingestBatches, bytes, perWorker, loadAverage, …
   --shadow on      With the system of record, a shadow model (the shipped model under another
                    version) is set, so every page is scored twice; the history follows --history
   --shadow compare The same run without and then with the shadow: both times and the ratio
+  --monitoring off The workers count no drift (MONITORING_ENABLED=false); on (the default, as the
+                   workers' own default) they do, and the run's drift report is in the figures
+  --monitoring compare  The same run without and then with drift monitoring: both times and the ratio
 The comparisons start a new emulator (and floor) for each run, so both rewrite every Account.`;
 
 function num(name: string, raw: string | undefined, fallback: number): number {
@@ -194,13 +198,14 @@ async function run(argv: string[]): Promise<number> {
       steady: { type: 'string' },
       history: { type: 'string', default: 'off' },
       shadow: { type: 'string', default: 'off' },
+      monitoring: { type: 'string', default: 'on' },
     },
   });
   const config = loadConfig();
-  for (const flag of ['history', 'shadow'] as const) {
+  for (const flag of ['history', 'shadow', 'monitoring'] as const) {
     if (!['off', 'on', 'compare'].includes(values[flag]!)) throw new UsageError(`bench nightly: --${flag} takes off, on or compare, got "${values[flag]}"`);
   }
-  if (values.history === 'compare' && values.shadow === 'compare') throw new UsageError('bench nightly: compare one of --history and --shadow at a time');
+  if ([values.history, values.shadow, values.monitoring].filter((v) => v === 'compare').length > 1) throw new UsageError('bench nightly: compare one of --history, --shadow and --monitoring at a time');
   const accounts = num('accounts', values.accounts, 100_000);
   const workers = Math.max(1, Math.floor(num('workers', values.workers, 1)));
   const lockRate = num('lock-rate', values['lock-rate'], 0);
@@ -213,12 +218,15 @@ async function run(argv: string[]): Promise<number> {
   // The configurations to run: one, or the pair a comparison needs.
   const shadowOn = values.shadow === 'on';
   const historyOn = values.history === 'on';
-  const runs: Array<{ label: string; history: boolean; shadow: boolean }> =
+  const monitoringOn = values.monitoring !== 'off';
+  const runs: Array<{ label: string; history: boolean; shadow: boolean; monitoring: boolean }> =
     values.history === 'compare'
-      ? [{ label: 'history off', history: false, shadow: shadowOn }, { label: 'history on', history: true, shadow: shadowOn }]
+      ? [{ label: 'history off', history: false, shadow: shadowOn, monitoring: monitoringOn }, { label: 'history on', history: true, shadow: shadowOn, monitoring: monitoringOn }]
       : values.shadow === 'compare'
-        ? [{ label: 'shadow off', history: historyOn, shadow: false }, { label: 'shadow on', history: historyOn, shadow: true }]
-        : [{ label: '', history: historyOn, shadow: shadowOn }];
+        ? [{ label: 'shadow off', history: historyOn, shadow: false, monitoring: monitoringOn }, { label: 'shadow on', history: historyOn, shadow: true, monitoring: monitoringOn }]
+        : values.monitoring === 'compare'
+          ? [{ label: 'monitoring off', history: historyOn, shadow: shadowOn, monitoring: false }, { label: 'monitoring on', history: historyOn, shadow: shadowOn, monitoring: true }]
+          : [{ label: '', history: historyOn, shadow: shadowOn, monitoring: monitoringOn }];
   const results: Array<Record<string, unknown> & { seconds: number; ok: boolean }> = [];
   for (const r of runs) {
     if (r.label) console.error(`--- ${r.label}`);
@@ -228,7 +236,7 @@ async function run(argv: string[]): Promise<number> {
     const database = needsDatabase ? await benchDatabase(config) : undefined;
     try {
       if (database && r.shadow) await setShadow(database.config, config, spec.modelVersion);
-      const result = await runOnce(settings, database && { config: database.config, history: r.history });
+      const result = await runOnce(settings, database && { config: database.config, history: r.history }, r.monitoring);
       if (database) Object.assign(result, { historyRows: await database.count('score_history'), shadowRows: await database.count('shadow_scores'), runRecords: await database.count('runs') });
       results.push({ ...(r.label ? { configuration: r.label } : {}), ...result });
     } finally {
@@ -239,8 +247,8 @@ async function run(argv: string[]): Promise<number> {
   for (const r of results) delete (r as Record<string, unknown>).ok;
   const last = results.at(-1)!;
   const [off, on] = results;
-  const what = values.history === 'compare' ? 'history' : values.shadow === 'compare' ? 'shadow' : undefined;
-  const figures = what ? { ...last, [`${what}Off`]: off, [`secondsRatioTo${what === 'history' ? 'History' : 'Shadow'}Off`]: Math.round((on!.seconds / off!.seconds) * 100) / 100 } : last;
+  const what = values.history === 'compare' ? 'history' : values.shadow === 'compare' ? 'shadow' : values.monitoring === 'compare' ? 'monitoring' : undefined;
+  const figures = what ? { ...last, [`${what}Off`]: off, [`secondsRatioTo${what[0]!.toUpperCase()}${what.slice(1)}Off`]: Math.round((on!.seconds / off!.seconds) * 100) / 100 } : last;
   if (what) console.log(`${what} off: ${off!.seconds} s; ${what} on: ${on!.seconds} s (ratio ${Math.round((on!.seconds / off!.seconds) * 100) / 100})`);
   console.log(JSON.stringify(figures));
   return ok ? 0 : 1;
@@ -273,7 +281,7 @@ async function setShadow(database: DatabaseConfig, config: ReturnType<typeof loa
 }
 
 /** One whole run: the emulator, the floor, K workers, the run; its figures. */
-async function runOnce(settings: RunSettings, database?: { config: DatabaseConfig; history: boolean }): Promise<Record<string, unknown> & { seconds: number; ok: boolean }> {
+async function runOnce(settings: RunSettings, database: { config: DatabaseConfig; history: boolean } | undefined, monitoring: boolean): Promise<Record<string, unknown> & { seconds: number; ok: boolean }> {
   const { accounts, workers, lockRate, chunkSize, reasons, modelPath, spec, config, values } = settings;
   console.error(`starting the emulator with ${accounts.toLocaleString('en')} accounts…`);
   const org = await startEmulator({ accounts, lockRate: 0 });
@@ -302,7 +310,10 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
     const batchesBefore = org.state.limits.bulkApiBatchesUsed;
 
     console.error(`starting ${workers} worker process(es)…`);
-    const dbEnv: Record<string, string> = database ? { DATABASE_URL: database.config.url, DATABASE_SCHEMA: database.config.schema, DATABASE_TLS: database.config.tls, HISTORY_ENABLED: String(database.history) } : {};
+    const dbEnv: Record<string, string> = {
+      MONITORING_ENABLED: String(monitoring),
+      ...(database ? { DATABASE_URL: database.config.url, DATABASE_SCHEMA: database.config.schema, DATABASE_TLS: database.config.tls, HISTORY_ENABLED: String(database.history) } : {}),
+    };
     for (let i = 0; i < workers; i++) children.push(startWorker(org, prefix, pem, chunkSize, reasons, config.redisUrl, modelPath, config.nightly.scoreBatch, values['node-options'], config.scoring.threads, config.nightly.concurrency, dbEnv));
     await Promise.all(children.map((c) => c.ready));
     const peak = new Map<number, number>();
@@ -334,6 +345,13 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
       for (const c of children) if (c.child.exitCode !== null) throw new Error(`a worker exited during the run:\n${c.output().slice(-4000)}`);
     }
     const seconds = (performance.now() - started) / 1000;
+    // The drift report the run's finish step wrote (just after the run record said it ended).
+    let drift: { rows: number; alerts: string[]; watch: string[] } | undefined;
+    for (let i = 0; monitoring && i < 100 && !drift; i++) {
+      const last = await new DriftStore(redis, prefix).last();
+      if (last) drift = { rows: last.report.rows, alerts: last.report.alerts, watch: [...last.report.fields, last.report.score].filter((f) => f.status === 'watch').map((f) => f.field) };
+      else await new Promise((r) => setTimeout(r, 100));
+    }
     const emulatorCpuSeconds = cpuOf(process.cpuUsage(emulatorCpu));
     const workerCpuSeconds = children.map((c, i) => {
       const now = c.child.pid ? cpuSecondsOf(c.child.pid) : undefined;
@@ -435,6 +453,8 @@ async function runOnce(settings: RunSettings, database?: { config: DatabaseConfi
       floorBytes: floor ? { wireMb: mb(floor.bytes.resultsWire + floor.bytes.uploadWire), uncompressedMb: mb(floor.bytes.resultsRaw + floor.bytes.uploadRaw) } : null,
       perWorker,
       loadAverage: loadavg().map((n) => Number(n.toFixed(2))),
+      monitoring,
+      ...(drift ? { drift } : {}),
       ...(steady ? { steady } : {}),
     };
     console.log(`Nightly run of ${accounts.toLocaleString('en')} accounts with ${workers} worker(s): ${result.seconds} s (${result.accountsPerSec.toLocaleString('en')} accounts/s), ${result.apiCalls} API calls`);

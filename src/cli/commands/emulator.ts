@@ -28,6 +28,8 @@ Options:
   --host H               Interface to listen on (default 127.0.0.1)
   --accounts N           Synthetic Accounts to generate (default ${DEFAULT_OPTIONS.accounts})
   --seed N               Seed of the data, ids and fault draws (default ${DEFAULT_OPTIONS.seed})
+  --drift D              How far the Accounts have moved from the training sample, 0..1: shorter
+                         tenures, more month-to-month contracts, a higher churn rate (default 0)
   --api-limit N          Daily API request allowance (default ${DEFAULT_OPTIONS.apiLimit})
   --token-ttl-seconds N  Session lifetime (default ${DEFAULT_OPTIONS.tokenTtlSeconds})
   --fail-rate R          Share of API calls answered 503 SERVER_UNAVAILABLE, 0..1 (default 0)
@@ -81,6 +83,7 @@ async function run(argv: string[]): Promise<number> {
         host: { type: 'string' },
         accounts: { type: 'string' },
         seed: { type: 'string' },
+        drift: { type: 'string' },
         'api-limit': { type: 'string' },
         'token-ttl-seconds': { type: 'string' },
         'fail-rate': { type: 'string' },
@@ -116,6 +119,7 @@ async function run(argv: string[]): Promise<number> {
       host: values.host,
       accounts: number('accounts', values.accounts, DEFAULT_OPTIONS.accounts),
       seed: number('seed', values.seed, DEFAULT_OPTIONS.seed),
+      drift: number('drift', values.drift, 0),
       apiLimit: number('api-limit', values['api-limit'], DEFAULT_OPTIONS.apiLimit),
       tokenTtlSeconds: number('token-ttl-seconds', values['token-ttl-seconds'], DEFAULT_OPTIONS.tokenTtlSeconds),
       failRate: number('fail-rate', values['fail-rate'], 0),

@@ -12,6 +12,9 @@ import { AppError } from '../../core/errors.js';
 import { compareShadow } from '../../db/shadow.js';
 import { metricsFromCard, type Actor, type ModelVersionInfo, type PromotionEntry } from '../../lifecycle/registry.js';
 import { connectRedis } from '../../queue/redis.js';
+import { DEFAULT_GATE } from '../../lifecycle/gate.js';
+import { evaluateCandidate } from '../../runtime/evaluate-model.js';
+import { readTrainingCsv } from '../../training/dataset.js';
 import { openSystemOfRecord, type SystemOfRecord } from '../../runtime/models.js';
 import { SalesforceClient } from '../../salesforce/client.js';
 import type { Command } from '../command.js';
@@ -30,12 +33,18 @@ Actions:
   promote <version> --reason <why>     make it the champion (the current one is retired)
   rollback --reason <why>              go back to the champion the last promotion replaced
   compare <version>                    how a shadow's scores agree with the champion's so far
+  evaluate <version> --csv <file> [--apply]
+                                       score it and the champion on the same labelled file and
+                                       say what the promotion gate decides; --apply records the
+                                       decision in the promotion log and promotes when it passed
   log                                  the promotion log, newest first
 
 Options:
   --reason <text>   why (recorded in the promotion log; required for every change)
   --by <name>       who (default: the OS user and host)
-  --json            list, show, compare, log: print JSON
+  --json            list, show, compare, log, evaluate: print JSON
+  --auc-margin, --logloss-margin, --calibration-max-gap, --max-out-of-bounds
+                    the gate's bounds for evaluate (defaults 0.01, 0.01, 0.1, 0.05)
 
 Needs DATABASE_URL; changes reach running processes through Redis (REDIS_URL) at once, or within
 MODEL_POLL_MS without it.`;
@@ -91,15 +100,36 @@ export const command: Command = {
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: { reason: { type: 'string' }, by: { type: 'string' }, card: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        reason: { type: 'string' },
+        by: { type: 'string' },
+        card: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        csv: { type: 'string' },
+        apply: { type: 'boolean' },
+        'auc-margin': { type: 'string' },
+        'logloss-margin': { type: 'string' },
+        'calibration-max-gap': { type: 'string' },
+        'max-out-of-bounds': { type: 'string' },
+      },
     });
     if (values.help) {
       console.log(usage);
       return 0;
     }
-    const arity: Record<string, number> = { list: 0, show: 1, import: 2, shadow: 1, unshadow: 0, promote: 1, rollback: 0, compare: 1, log: 0 };
+    const arity: Record<string, number> = { list: 0, show: 1, import: 2, shadow: 1, unshadow: 0, promote: 1, rollback: 0, compare: 1, log: 0, evaluate: 1 };
     if (!(action in arity)) throw new UsageError(`models: unknown action "${action}"`, usage);
     if (positionals.length !== arity[action]) throw new UsageError(`models ${action} takes ${arity[action]} argument(s), got ${positionals.length}`, usage);
+    if (action === 'evaluate' && !values.csv) throw new UsageError('models evaluate: --csv <labelled file> is required', usage);
+    const bound = (name: 'auc-margin' | 'logloss-margin' | 'calibration-max-gap' | 'max-out-of-bounds', fallback: number) => {
+      const raw = values[name];
+      if (raw === undefined) return fallback;
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`models evaluate: --${name} must be a number ≥ 0, got "${raw}"`, usage);
+      return n;
+    };
+    const gate = { aucMargin: bound('auc-margin', DEFAULT_GATE.aucMargin), loglossMargin: bound('logloss-margin', DEFAULT_GATE.loglossMargin), calibrationMaxGap: bound('calibration-max-gap', DEFAULT_GATE.calibrationMaxGap), maxOutOfBounds: bound('max-out-of-bounds', DEFAULT_GATE.maxOutOfBounds) };
     const config = loadConfig();
     const { sor, redis } = await open(config, action === 'import');
     const { registry } = sor;
@@ -176,6 +206,19 @@ export const command: Command = {
         case 'compare': {
           const comparison = await compareShadow(sor.pool, positionals[0]!);
           print(comparison, () => comparison.text);
+          return 0;
+        }
+        case 'evaluate': {
+          const data = readTrainingCsv(values.csv!);
+          const decision = await evaluateCandidate(registry, positionals[0]!, data, gate, config.scoring.threads);
+          const line = (m: { version: string; auc: number; logloss: number; brier: number; n: number }) => `${m.version}: AUC ${m.auc.toFixed(4)}, log loss ${m.logloss.toFixed(4)}, Brier ${m.brier.toFixed(4)} on ${m.n} Accounts`;
+          console.log([`candidate ${line(decision.candidate)}`, ...(decision.champion ? [`champion  ${line(decision.champion)}`] : []), ...decision.checks.map((c) => `  ${c.passed ? 'pass' : 'FAIL'} ${c.name}: ${c.detail}`), decision.promote ? 'The gate would promote it.' : 'The gate keeps it a candidate.'].join('\n'));
+          let applied: { promoted: boolean; previous: string | null } | undefined;
+          if (values.apply) {
+            applied = await registry.gate(decision, { actor: values.by?.trim() || `cli:${userInfo().username}@${hostname()}` });
+            console.log(applied.promoted ? `${decision.candidate.version} is the champion (was ${applied.previous}); the decision is in the promotion log.` : `${decision.candidate.version} stays a candidate; the decision is in the promotion log.`);
+          }
+          console.log(JSON.stringify({ version: decision.candidate.version, promote: decision.promote, applied: applied?.promoted ?? null, reason: decision.reason, candidate: decision.candidate, champion: decision.champion, outOfBoundsShare: decision.outOfBoundsShare, checks: decision.checks }));
           return 0;
         }
         case 'log': {

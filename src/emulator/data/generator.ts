@@ -40,6 +40,22 @@ export function customerId(seed: number, row: number): string {
 /** Logistic-model intercept, tuned so about 26% of generated accounts have churned. */
 const CHURN_INTERCEPT = -1.17;
 
+/**
+ * A population that has moved since the sample (the model's training data): at `drift` 1 the
+ * contract mix leans to month-to-month (55/21/24 % → 80/11/9 %), tenures are shorter (month-to-month
+ * 17 → 8.5 months on average, one-year 42 → 30, two-year 58 → 44) and the churn odds are twice as
+ * high (intercept +0.7); the other fields are drawn as before, except what depends on the contract
+ * and the tenure (payment method, total charges). In between, every shift is that fraction of it, so
+ * raising `drift` day by day plays a population drifting over time.
+ */
+export const DRIFT_AT_FULL = {
+  contractMix: [0.25, -0.1, -0.15],
+  monthToMonthTenureScale: -0.5,
+  oneYearTenureMean: -12,
+  twoYearTenureMean: -14,
+  churnIntercept: 0.7,
+} as const;
+
 function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
 }
@@ -99,20 +115,27 @@ function assertCodes(): void {
 }
 
 /** Fills every input and label column of `store` from `seed`. Outputs stay null. */
-export function populateAccounts(store: AccountStore, seed: number): void {
+export function populateAccounts(store: AccountStore, seed: number, drift = 0): void {
   assertCodes();
+  if (!(drift >= 0 && drift <= 1)) throw new RangeError(`drift must be between 0 and 1, got ${drift}`);
   const c = columns(store);
+  const D = DRIFT_AT_FULL;
+  const contractMix = [0.55, 0.21, 0.24].map((p, i) => p + drift * D.contractMix[i]!);
+  const monthScale = 17 * (1 + drift * D.monthToMonthTenureScale);
+  const oneYearMean = 42 + drift * D.oneYearTenureMean;
+  const twoYearMean = 58 + drift * D.twoYearTenureMean;
+  const intercept = CHURN_INTERCEPT + drift * D.churnIntercept;
   for (let row = 0; row < store.size; row++) {
     const r = new Rng(seed, row + 1);
     const senior = r.chance(0.16);
     const partner = r.chance(0.48);
     const dependents = r.chance(partner ? 0.53 : 0.1);
-    const contract = MONTH_TO_MONTH + r.pick([0.55, 0.21, 0.24]);
+    const contract = MONTH_TO_MONTH + r.pick(contractMix);
     let tenure: number;
     if (r.chance(0.0015)) tenure = 0; // brand-new customers: no bill yet, TotalCharges blank
-    else if (contract === MONTH_TO_MONTH) tenure = Math.min(72, 1 + Math.floor(-Math.log(1 - r.next()) * 17));
-    else if (contract === ONE_YEAR) tenure = Math.max(1, Math.min(72, Math.round(42 + r.normal() * 17)));
-    else tenure = Math.max(1, Math.min(72, Math.round(58 + r.normal() * 14)));
+    else if (contract === MONTH_TO_MONTH) tenure = Math.min(72, 1 + Math.floor(-Math.log(1 - r.next()) * monthScale));
+    else if (contract === ONE_YEAR) tenure = Math.max(1, Math.min(72, Math.round(oneYearMean + r.normal() * 17)));
+    else tenure = Math.max(1, Math.min(72, Math.round(twoYearMean + r.normal() * 14)));
     const phone = r.chance(0.9);
     const internet = DSL + r.pick([0.34, 0.44, 0.22]);
     const multipleLines = !phone ? NO_SERVICE : r.chance(internet === FIBER ? 0.6 : 0.35) ? YES : NO;
@@ -121,7 +144,7 @@ export function populateAccounts(store: AccountStore, seed: number): void {
       E_CHECK + r.pick(contract === MONTH_TO_MONTH ? [0.48, 0.2, 0.16, 0.16] : [0.16, 0.25, 0.3, 0.29]);
 
     let monthly = (phone ? 20 : 0) + (multipleLines === YES ? 5 : 0);
-    let z = CHURN_INTERCEPT;
+    let z = intercept;
     if (internet === DSL) monthly += 25;
     else if (internet === FIBER) {
       monthly += 45;
