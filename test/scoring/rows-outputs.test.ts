@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScoringEngine } from '../../src/scoring/engine.js';
 import { RowsRescorer, SHADOW_REASON_EVERY } from '../../src/scoring/rows.js';
 import { parseCopyLine } from '../../src/wire/copy-text.js';
-import { tempDir, tinyModel } from './helpers.js';
+import { tempDir, tinyModel, tinySpec } from './helpers.js';
 
 const header = ['Id', 'Contract_Type__c', 'Tenure_Months__c', 'Paperless_Billing__c', 'Churn_Score__c', 'Churn_Risk__c', 'Churn_Top_Factors__c', 'Churn_Model_Version__c'];
 const now = Date.UTC(2026, 10, 27, 2, 0, 0);
@@ -93,4 +93,35 @@ describe('the rows path\'s other outputs', () => {
     const noReasons = (await new RowsRescorer(engine).compare({ ...request, reasons: false }, kept, 'realtime')).trim().split('\n').map(parseCopyLine);
     expect(noReasons.every((s) => s[2] === 'realtime' && s[9] === null && s[10] === null)).toBe(true);
   });
+
+  it('when a record holds only reference values, then it has no top reason: null in the kept rows and in the shadow\'s sampled row; without reasons every top is null', async () => {
+    // Two year, 24 months, not paperless: every field at its reference, so no factor reaches 0.05 points.
+    const typical = ['001000000000900AAA', 'Two year', '24', 'false', '', '', '', ''];
+    const request = { header, rows: [typical, row(1)], columns: ['Churn_Score__c', 'Churn_Top_Factors__c'], reasons: true, now, keepScored: true };
+    const result = await new RowsRescorer(engine).rescore(request);
+    expect(result.scoredRows!.tops).toEqual([null, 'Tenure_Months__c']);
+    expect(result.lines.split('\n')[0]).toMatch(/,#N\/A$/);
+    const shadow = (await new RowsRescorer(engine).compare(request, result.scoredRows!, 'nightly', 1)).trim().split('\n').map(parseCopyLine);
+    expect(shadow.map((s) => [s[9], s[10]])).toEqual([[null, null], ['Tenure_Months__c', 'Tenure_Months__c']]);
+    const without = await new RowsRescorer(engine).rescore({ ...request, reasons: false });
+    expect(without.scoredRows!.tops).toEqual([null, null]);
+  });
 });
+
+describe('the rows path with a bounded spec', () => {
+  let bounded: ScoringEngine;
+  beforeAll(async () => {
+    const spec = tinySpec();
+    spec.features[1] = { ...spec.features[1]!, min: 0, max: 100 } as never;
+    bounded = await ScoringEngine.open({ ...tinyModel(tempDir(), spec), threads: 1 });
+  });
+  afterAll(() => bounded.close());
+
+  it('when a row\'s value is out of the plausible range, then that record fails with its id and the reason, and the others are written', async () => {
+    const result = await new RowsRescorer(bounded).rescore({ header, rows: [row(1), row(2, '500'), row(3)], columns: ['Churn_Score__c'], reasons: false, now });
+    expect(result.failed).toEqual([{ id: row(2)[0], code: 'SCORING_FAILED', message: "Tenure_Months__c is 500, outside the model's plausible range 0 to 100" }]);
+    expect(result).toMatchObject({ read: 3, scored: 2, changed: 2 });
+    expect(result.lines.split('\n').filter(Boolean).map((l) => l.split(',')[0])).toEqual([row(1)[0], row(3)[0]]);
+  });
+});
+
