@@ -13,7 +13,7 @@ const outside = (folder) => ({ regex: '^\\.\\./', message: `${folder}/ imports n
 const packages = (folder, allowed = []) => ({ regex: `^(?!node:|\\.${allowed.map((p) => `|${p}(/|$)`).join('')})`, message: `${folder}/ imports no package${allowed.length ? ` but ${allowed.join(', ')}` : ''}.` });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'salesforce/**', 'coverage/**', '.emulator/**', 'tmp/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'salesforce/**', 'coverage/**', '.emulator/**', 'tmp/**', '.stryker-tmp/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,7 +4,8 @@
  * "true"/"false" and numeric strings (or ""); the Telco CSV has "Yes"/"No" and "0"/"1". All are
  * accepted. A blank or unusable value is imputed with the spec's documented default, so no row ever
  * holds NaN; only a field marked `required` turns it into a per-record error. A number outside the
- * spec's plausible range (`min`/`max`) always does: scoring it would be scoring junk.
+ * spec's plausible range (`min`/`max`) always does: scoring it would be scoring junk. So does a finite
+ * number past float32's ±3.4e38, which the model's row cannot hold (it would become an infinity).
  */
 import type { FeatureDef, FeatureSpec } from './spec.js';
 
@@ -92,6 +93,9 @@ export function describeTally(summary: readonly FieldInputCounts[], records: num
 
 const DAY_MS = 86_400_000;
 
+/** A number the model's float32 row can hold: a finite double past ±3.4e38 becomes ±Infinity there. */
+const fitsRow = (n: number): boolean => Number.isFinite(Math.fround(n));
+
 // Readers return the value or one of these markers; markers cannot collide with a real value (the
 // enum's numbers could: a tenure of 1 or 2 months).
 const MISSING: unique symbol = Symbol('missing');
@@ -151,6 +155,10 @@ function numericGroup(def: Extract<FeatureDef, { encoding: 'number' | 'date' }>,
         if (typeof v === 'symbol') {
           out[base + offset] = def.impute;
           return stateOf(v);
+        }
+        if (!fitsRow(v)) {
+          out[base + offset] = def.impute;
+          return ValueState.OutOfRange;
         }
         out[base + offset] = v;
         return v < min || v > max ? ValueState.OutOfRange : ValueState.Ok;
@@ -315,6 +323,10 @@ function describeProblem(group: Pick<Group, 'field' | 'def'>, state: ValueState,
   const { field, def } = group;
   if (state === ValueState.Missing) return `${field} is blank and the spec marks it required`;
   if (state === ValueState.OutOfRange && def.encoding === 'number') {
+    const n = typeof value === 'number' ? value : Number(String(value).trim());
+    if (!fitsRow(n) && (def.min ?? -Infinity) <= n && n <= (def.max ?? Infinity)) {
+      return `${field} is ${String(value).slice(0, 30)}, beyond the ±3.4e38 a model input can hold`;
+    }
     return `${field} is ${String(value).slice(0, 30)}, outside the model's plausible range ${def.min ?? '-∞'} to ${def.max ?? '∞'}`;
   }
   return `${field} has an unusable value ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}`;

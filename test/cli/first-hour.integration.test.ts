@@ -229,5 +229,6 @@ describe('configuration from .env and paths from the project root', () => {
     const { code, output } = await runToEnd(['accounts'], cleanEnv({ SF_CLIENT_ID: 'x', SF_USERNAME: 'a@b.c', SF_PRIVATE_KEY_FILE: 'keys/none.pem' }), { cwd: dir });
     expect(code).toBe(1);
     expect(output).toContain(`SF_PRIVATE_KEY_FILE points to ${ROOT}keys/none.pem, which does not exist (relative paths are taken from the project root)`);
-  });
+    // Two process starts in a row: a bound for a loaded machine, not a speed requirement.
+  }, 90_000);
 });

@@ -129,3 +129,86 @@ describe('no-op detection', () => {
     expect(isNoOp({ r: 'High' }, {}, ['r'])).toBe(true);
   });
 });
+
+describe('rescoring: what is called, and what each outcome says', () => {
+  it('when there are no ids, then nothing is read, scored or written', async () => {
+    const { p, calls } = ports([{ Id: '001A00000000001' }]);
+    expect(await rescoreAccounts([], p)).toEqual({ written: [], unchanged: [], retry: [], failed: [] });
+    expect(calls).toMatchObject({ read: 0, score: 0, write: 0 });
+  });
+
+  it('when none of the Accounts exists any more, then nothing is scored and each is failed as not found', async () => {
+    const { p, calls } = ports([]);
+    const outcome = await rescoreAccounts(['001A00000000001'], p);
+    expect(outcome.failed).toEqual([{ id: '001A00000000001', code: 'NOT_FOUND', message: 'The Account does not exist any more (deleted, or not visible to the integration user).' }]);
+    expect(calls).toMatchObject({ read: 1, score: 0, write: 0 });
+  });
+
+  it('when every record is unchanged or failed to score, then nothing is written', async () => {
+    const same = { Id: '001A00000000001', Churn_Score__c: 42.5, Churn_Risk__c: 'Medium', Churn_Top_Factors__c: 'x (+1.0)', Churn_Model_Version__c: 'm1' };
+    const { p, calls } = ports([same, { Id: '001BAD000000001', Tenure_Months__c: 'bad' }]);
+    const outcome = await rescoreAccounts([same.Id, '001BAD000000001'], p);
+    expect(outcome).toEqual({ written: [], unchanged: [same.Id], retry: [], failed: [{ id: '001BAD000000001', code: 'SCORING_FAILED', message: 'Tenure_Months__c is not a number' }] });
+    expect(calls.write).toBe(0);
+  });
+
+  it('when a write fails, then the outcome carries Salesforce\'s status code and message', async () => {
+    const { p, calls } = ports(['001LOCKED000001', '001RULE00000001'].map((Id) => ({ Id })));
+    const outcome = await rescoreAccounts(['001LOCKED000001', '001RULE00000001'], p);
+    expect(outcome.retry).toEqual([{ id: '001LOCKED000001', code: 'UNABLE_TO_LOCK_ROW', message: 'locked' }]);
+    expect(outcome.failed).toEqual([{ id: '001RULE00000001', code: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'rule' }]);
+    // The update is the row's id and every scored field.
+    expect(calls.written[0]).toEqual({ Id: '001LOCKED000001', Churn_Score__c: 42.5, Churn_Risk__c: 'Medium', Churn_Top_Factors__c: 'x (+1.0)', Churn_Model_Version__c: 'm1', Churn_Scored_At__c: '2026-11-27T00:00:00.000Z' });
+  });
+
+  it('when Salesforce names the refused id in its other form, then the id of the batch with the same first 15 characters is failed, with the message', async () => {
+    const poison15 = '001Ri00000m5tYv';
+    const good = '001A00000000001';
+    const { p, calls } = ports([{ Id: good }]);
+    const read = p.read;
+    p.read = async (ids) => {
+      if (ids.includes(poison15)) throw new AppError({ code: 'SF_INVALID_ID', message: 'invalid ID field', details: { id: `${poison15}IAI` } });
+      return read(ids);
+    };
+    const outcome = await rescoreAccounts([good, poison15], p);
+    expect(outcome.failed).toEqual([{ id: poison15, code: 'INVALID_ID', message: 'Salesforce refused the id: invalid ID field' }]);
+    expect(outcome.written).toEqual([good]);
+    expect(calls.read).toBe(1);
+  });
+
+  it('when the only id of a read is refused without being named, then it is failed and nothing more is read', async () => {
+    const { p } = ports([]);
+    let reads = 0;
+    p.read = async () => {
+      reads += 1;
+      throw new AppError({ code: 'SF_INVALID_ID', message: 'MALFORMED_ID', details: { id: 42 } });
+    };
+    const outcome = await rescoreAccounts(['001A00000000001'], p);
+    expect(outcome.failed).toEqual([{ id: '001A00000000001', code: 'INVALID_ID', message: 'Salesforce refused the id: MALFORMED_ID' }]);
+    expect(reads).toBe(1);
+  });
+
+  it('when Salesforce names an id that is not in the batch, then the batch is halved', async () => {
+    const ids = ['001A00000000001', '001A00000000002'];
+    const { p } = ports([{ Id: ids[1]! }]);
+    const read = p.read;
+    const seen: string[][] = [];
+    p.read = async (batch) => {
+      seen.push([...batch]);
+      if (batch.includes(ids[0]!)) throw new AppError({ code: 'SF_INVALID_ID', message: 'bad', details: { id: '001ZZZZZZZZZZZZ' } });
+      return read(batch);
+    };
+    const outcome = await rescoreAccounts(ids, p);
+    expect(seen).toEqual([ids, [ids[0]], [ids[1]]]);
+    expect(outcome.failed.map((f) => f.id)).toEqual([ids[0]]);
+    expect(outcome.written).toEqual([ids[1]]);
+  });
+
+  it('when the rows come back as 18-character ids in another order, then each is matched to its 15-character request', async () => {
+    const { p } = ports([]);
+    p.read = async () => [{ Id: '001A00000000002AAA' }, { Id: '001A00000000001AAA' }];
+    const outcome = await rescoreAccounts(['001A00000000001', '001A00000000002'], p);
+    expect(outcome.written).toEqual(['001A00000000001AAA', '001A00000000002AAA']);
+    expect(outcome.failed).toEqual([]);
+  });
+});

@@ -41,7 +41,8 @@ describe('nightly run faults', () => {
     const run = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
     expect(run.state).toBe('failed');
     expect(run.message).toContain('query timed out');
-    expect(await store.activeId()).toBeUndefined();
+    // The run is recorded failed, then its claim released: wait for the release, not for a moment.
+    await expect.poll(() => store.activeId(), { timeout: 20_000, interval: 20 }).toBeUndefined();
     const next = await waitForRun(store, await enqueueRun(queue, store, { trigger: 'manual' }));
     expect(next.state).toBe('completed');
   });

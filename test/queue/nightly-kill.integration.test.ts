@@ -78,15 +78,16 @@ async function startRun(accounts: number, bulk: Record<string, number>) {
 
 describe('a worker killed in the middle of a nightly run', () => {
   it('when the worker holding a chunk is SIGKILLed after submitting its ingest job, then another worker finishes the run without writing any Account twice', async () => {
-    // Slow ingest processing down so the kill lands while a job is being processed.
-    const { emulator, queue, store, victim, runId } = await startRun(6_000, { ingestSlice: 100, ingestSliceDelayMs: 60 });
-    await victim.waitFor(/"msg":"page scored"/, 30_000);
-    // Let it submit the ingest job (a few ms), then kill it while the job is processed (about 1.2 s).
-    const submitted = Date.now();
-    while (!emulator.state.counters.byKind.bulkIngestClose && Date.now() - submitted < 5_000) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 100));
+    // Ingest processing slowed to about 10 s a job, so the victim cannot finish chunk 0 before the kill.
+    const { emulator, queue, store, victim, runId } = await startRun(6_000, { ingestSlice: 100, ingestSliceDelayMs: 500 });
+    // Killed once its chunk state records the ingest job as closed (submitted): decided by that state,
+    // never by a pause, so a loaded machine cannot move the kill before the submission is recorded.
+    await expect
+      .poll(async () => (await store.chunks(runId)).some((c) => c.index === 0 && c.jobs.some((j) => j.part >= 0 && j.status === 'closed')), { timeout: 40_000, interval: 20 })
+      .toBe(true);
     victim.child.kill('SIGKILL');
     await victim.exited;
+    await admin(emulator, 'PUT', '/bulk', { ingestSliceDelayMs: 0 });
 
     const rescuer = worker(emulator);
     await rescuer.waitFor(/worker ready/, 30_000);
@@ -98,17 +99,19 @@ describe('a worker killed in the middle of a nightly run', () => {
     expect(run.counts.read).toBe(6_000);
     expect(scoredAccounts(emulator)).toEqual({ scored: 6_000, total: 6_000 });
     const jobs = (await admin<Array<{ kind: string; state: string; numberRecordsProcessed: number }>>(emulator, 'GET', '/bulk/jobs')).body;
-    const written = jobs.filter((j) => j.kind === 'ingest' && j.state === 'JobComplete').reduce((s, j) => s + j.numberRecordsProcessed, 0);
-    expect(written).toBe(6_000);
-    expect(jobs.filter((j) => j.kind === 'ingest')).toHaveLength(3);
+    const ingest = jobs.filter((j) => j.kind === 'ingest');
+    // One completed ingest job per chunk, together processing every Account once; the victim's job
+    // for chunk 0 is that chunk's, so no second one processed any record.
+    expect(ingest.filter((j) => j.state === 'JobComplete')).toHaveLength(3);
+    expect(ingest.reduce((s, j) => s + j.numberRecordsProcessed, 0)).toBe(6_000);
     // The victim held chunk 0 (its first page): the rescuer finished it.
     expect(victim.output()).not.toMatch(/"chunk":0,[^\n]*"msg":"chunk done"/);
     expect(rescuer.output()).toMatch(/"chunk":0,[^\n]*"msg":"chunk done"/);
-  }, 60_000);
+  }, 90_000);
 
   it('when the worker is SIGKILLed while it polls the query job, then another worker resumes the same query job and the run completes', async () => {
-    // A query job that takes about 3 s, so the kill lands while it is polled.
-    const { emulator, queue, store, victim, runId } = await startRun(3_000, { queryStartMs: 3_000 });
+    // A query job that takes about 8 s, so the kill (right after the run starts) lands while it is polled.
+    const { emulator, queue, store, victim, runId } = await startRun(3_000, { queryStartMs: 8_000 });
     await victim.waitFor(/"msg":"nightly run started"/, 30_000);
     const queryJobId = (await store.get(runId))!.queryJobId;
     expect(queryJobId).toBeDefined();
