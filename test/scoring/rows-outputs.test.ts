@@ -57,6 +57,46 @@ describe('the rows path\'s other outputs', () => {
     expect(without).not.toHaveProperty('scoredRows');
   });
 
+  it('when labels are asked for, then each row with an Id and a true or false label gives one COPY row, blank labels and rows without an Id none', async () => {
+    const labelled = [...header, 'Churned__c'];
+    const rows = [[...row(1), 'true'], [...row(2), 'false'], [...row(3), ''], ['', 'Two year', '3', 'true', '', '', '', '', 'true'], [...row(5), 'TRUE']];
+    const result = await new RowsRescorer(engine).rescore({ header: labelled, rows, columns: ['Churn_Score__c'], reasons: false, now, labels: { field: 'Churned__c', runId: 'run-9' } });
+    expect(result.labels!.trim().split('\n').map(parseCopyLine)).toEqual([
+      ['run-9', row(1)[0], 'true'],
+      ['run-9', row(2)[0], 'false'],
+    ]);
+    // Labels do not change what is scored or written.
+    expect(result).toMatchObject({ read: 5, scored: 4, changed: 4 });
+    // A label field the query did not read gives no rows; no labels asked, no labels property.
+    const missing = await new RowsRescorer(engine).rescore({ header, rows: [row(1)], columns: ['Churn_Score__c'], reasons: false, now, labels: { field: 'Churned__c', runId: 'r' } });
+    expect(missing.labels).toBe('');
+    const without = await new RowsRescorer(engine).rescore({ header: labelled, rows, columns: ['Churn_Score__c'], reasons: false, now });
+    expect(without).not.toHaveProperty('labels');
+  });
+
+  it('when records are written, then each line\'s move is how far its score moved from the stored one, 100 without a stored score', async () => {
+    const first = await new RowsRescorer(engine).rescore({ header, rows: [row(1), row(2)], columns: ['Churn_Score__c'], reasons: false, now });
+    const scores = first.lines.trim().split('\n').map((l) => Number(l.split(',')[1]));
+    expect(first.moves).toEqual([100, 100]);
+    // Stored scores 10 points below and 0.5 above what the model says now; the third has none.
+    const stored = [row(1), row(2), row(3)];
+    stored[0]![4] = (scores[0]! - 10).toFixed(2);
+    stored[1]![4] = (scores[1]! + 0.5).toFixed(2);
+    const second = await new RowsRescorer(engine).rescore({ header, rows: stored, columns: ['Churn_Score__c'], reasons: false, now });
+    expect(second.changed).toBe(3);
+    expect(second.moves![0]).toBeCloseTo(10, 6);
+    expect(second.moves![1]).toBeCloseTo(0.5, 6);
+    expect(second.moves![2]).toBe(100);
+    // A stored score that is not a number counts as the largest move.
+    const junk = [row(1)];
+    junk[0]![4] = 'n/a';
+    expect((await new RowsRescorer(engine).rescore({ header, rows: junk, columns: ['Churn_Score__c'], reasons: false, now })).moves).toEqual([100]);
+    // Without a score column every written record moved the most.
+    const noScore = header.filter((h) => h !== 'Churn_Score__c');
+    const bare = await new RowsRescorer(engine).rescore({ header: noScore, rows: [row(1)].map((r) => r.filter((_, i) => i !== 4)), columns: ['Churn_Score__c'], reasons: false, now });
+    expect(bare.moves).toEqual([100]);
+  });
+
   it('when reasons are off, then history carries no reasons', async () => {
     const result = await new RowsRescorer(engine).rescore({ header, rows: [row(1)], columns: ['Churn_Score__c'], reasons: false, now, history: { runId: 'r' } });
     expect(parseCopyLine(result.history!.trim())[4]).toBeNull();
