@@ -4,8 +4,9 @@
  * and the facts an accepted message gives.
  */
 import { describe, expect, it } from 'vitest';
-import { clip, OutboundRefusal, parseOutboundMessage, readOutboundMessage, sameSalesforceId, type ParseOptions } from '../../src/http/outbound/envelope.js';
+import { clip, parseOutboundMessage, readOutboundMessage, sameSalesforceId, type ParseOptions } from '../../src/http/outbound/envelope.js';
 import { accountId, envelope, notificationId } from '../helpers/outbound.js';
+import { refusal } from '../helpers/refusal.js';
 
 const ORG = '00D5g000001AbCdEAK';
 const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -21,17 +22,6 @@ const wrap = (inner: string, org = ORG) => `${open(org)}${inner}${CLOSE}`;
 const note = (n: number, sObject: string) => `<Notification><Id>${notificationId(n)}</Id>${sObject}</Notification>`;
 const account = (id: string, extra = '', type = 'sf:Account') => `<sObject xsi:type="${type}" xmlns:sf="${SF}"><sf:Id>${id}</sf:Id><sf:Name>Acme</sf:Name>${extra}</sObject>`;
 const GOOD = note(1, account(accountId(1)));
-
-/** Parses on a clock that stands still unless the test brings its own. */
-function refusal(body: string, options?: ParseOptions): OutboundRefusal {
-  try {
-    parseOutboundMessage(body, { now: () => 0, ...options });
-  } catch (error) {
-    expect(error).toBeInstanceOf(OutboundRefusal);
-    return error as OutboundRefusal;
-  }
-  throw new Error('expected a refusal, the message was accepted');
-}
 
 const malformed = (reason: string, message: string, status = 400) => ({ code: 'OUTBOUND_MALFORMED', status, reason, message, details: { status, reason } });
 const limit = (reason: string, message: string, status = 400) => ({ code: 'OUTBOUND_LIMIT', status, reason, message, details: { status, reason } });

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { idSuffix } from '../../src/core/record-id.js';
-import { OutboundRefusal, parseOutboundMessage, type ParseOptions } from '../../src/http/outbound/envelope.js';
+import { parseOutboundMessage } from '../../src/http/outbound/envelope.js';
 import { accountId, envelope, notificationId } from '../helpers/outbound.js';
+import { refusal } from '../helpers/refusal.js';
 
 const ORG = '00D5g000001AbCdEAF';
 const SOAP = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -28,18 +29,6 @@ function note(n: number, sObject: string): string {
 
 function account(id: string, extra = ''): string {
   return `<sObject xsi:type="sf:Account" xmlns:sf="${SF}"><sf:Id>${id}</sf:Id><sf:Name>Acme</sf:Name>${extra}</sObject>`;
-}
-
-/** Parses on a clock that stands still unless the test brings its own, so the time budget never
- * decides a case meant for another limit, however loaded the machine. */
-function refusal(body: string, options?: ParseOptions): OutboundRefusal {
-  try {
-    parseOutboundMessage(body, { now: () => 0, ...options });
-  } catch (error) {
-    expect(error).toBeInstanceOf(OutboundRefusal);
-    return error as OutboundRefusal;
-  }
-  throw new Error('expected a refusal, the message was accepted');
 }
 
 /** A real-looking 18-character Account id with upper-case letters, so its suffix is not AAA. */
