@@ -114,6 +114,13 @@ class ChunkAttempt {
     this.tmpBase = join(deps.settings.tmpDir ?? tmpdir(), `churn-nightly-${run.id}-${stored.index}-${process.pid}`);
   }
 
+  /** Part files (and their history companions) to delete when this attempt ends, each once. */
+  private removeLater(files: ReadonlyArray<{ path: string; companion?: string }>): void {
+    for (const f of files) {
+      for (const path of f.companion ? [f.path, f.companion] : [f.path]) if (!this.temporary.includes(path)) this.temporary.push(path);
+    }
+  }
+
   private get index(): number {
     return this.state.index;
   }
@@ -292,12 +299,14 @@ class ChunkAttempt {
       labels.abandon();
       throw error;
     } finally {
-      for (const f of writer.files) this.temporary.push(f.path, ...(f.companion ? [f.companion] : []));
+      this.removeLater(writer.files);
     }
     if (pending) await pending;
     let deferred = 0;
     if (bands) deferred = lines - (await bands.drainInto(writer, quota!));
     await writer.finish();
+    // Parts written from the budget's bands are made only now.
+    this.removeLater(writer.files);
     await shadow.finish();
     await labels.finish();
     await Promise.all(early);
